@@ -1,0 +1,1 @@
+"""The `dematflow` command: a thin door into pipeline/."""

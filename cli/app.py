@@ -1,0 +1,83 @@
+"""The Typer application, settings built at the edge, and the one place errors become exit codes."""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import typer
+from rich.console import Console
+
+from dematflow.errors import DematflowError
+from pipeline.context import Services, open_services
+from pipeline.settings import Settings
+
+app = typer.Typer(
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+    help="Dematerialise invoices and supporting documents: capture, validate, seal, archive, audit.",
+)
+archive_app = typer.Typer(no_args_is_help=True, help="Browse and retrieve archived documents.")
+audit_app = typer.Typer(no_args_is_help=True, help="Verify and read the audit journal.")
+app.add_typer(archive_app, name="archive")
+app.add_typer(audit_app, name="audit")
+
+out = Console()
+err = Console(stderr=True)
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@app.callback()
+def _root(
+    ctx: typer.Context,
+    data_dir: Path = typer.Option(
+        None,
+        "--data-dir",
+        envvar="DEMATFLOW_DATA_DIR",
+        help="Data directory (default ./dematflow-data).",
+    ),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Log progress to stderr."),
+) -> None:
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    env = dict(os.environ)
+    if data_dir is not None:
+        env["DEMATFLOW_DATA_DIR"] = str(data_dir)
+    ctx.obj = env
+
+
+def settings_of(ctx: typer.Context) -> Settings:
+    return Settings.from_env(ctx.obj)
+
+
+def services_of(ctx: typer.Context) -> Services:
+    return open_services(settings_of(ctx))
+
+
+def emit(value: dict[str, Any]) -> None:
+    """One JSON object on one line of stdout, untouched by rich's wrapping."""
+    sys.stdout.write(json.dumps(value, ensure_ascii=False) + "\n")
+    sys.stdout.flush()
+
+
+def door(fn: F) -> F:
+    """Turn dematflow errors into a one-line message and the error's exit code; never a traceback."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except DematflowError as exc:
+            err.print(f"[red]dematflow: {exc.message}[/red]")
+            raise typer.Exit(exc.exit_code) from None
+
+    return wrapper  # type: ignore[return-value]

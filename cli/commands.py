@@ -1,0 +1,218 @@
+"""Everyday commands: process, submit, extract, validate, worker, doctor."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from cli.app import app, door, emit, err, out, services_of, settings_of
+from cli.render import outcome_json, outcomes_table
+from dematflow.errors import DematflowError, InputError
+from pipeline.context import Services
+from pipeline.inspect import read_document
+from pipeline.records import STAGES, Document, Status
+from pipeline.run import process as run_process
+from validators.chain import validate_document
+from validators.report import Finding, Severity
+
+
+def collect(paths: list[Path]) -> Iterator[Path]:
+    """Files named, and the files under folders named, in a stable order; hidden files skipped."""
+    for path in paths:
+        if path.is_dir():
+            yield from sorted(
+                p
+                for p in path.rglob("*")
+                if p.is_file() and not any(part.startswith(".") for part in p.parts)
+            )
+        else:
+            yield path
+
+
+def process_files(
+    services: Services, files: list[Path], *, quiet: bool = False
+) -> list[tuple[Path, Document, bool]]:
+    """Run every file through the pipeline in this process, with one progress bar for all stages."""
+    results = []
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, console=err, disable=quiet, transient=True) as progress:
+        task = progress.add_task("processing", total=len(files) * len(STAGES))
+        for path in files:
+            start = progress.tasks[0].completed
+
+            def step(stage: str, name: str = path.name) -> None:
+                progress.update(task, description=f"{name}: {stage}", advance=1)
+
+            data = path.read_bytes()
+            outcome = run_process(services, filename=path.name, data=data, on_stage=step)
+            progress.update(task, completed=start + len(STAGES))
+            results.append((path, outcome.document, outcome.duplicate))
+    return results
+
+
+@app.command()
+@door
+def process(
+    ctx: typer.Context,
+    paths: list[Path] = typer.Argument(..., exists=True),
+    as_json: bool = typer.Option(False, "--json", help="One JSON object per document."),
+) -> None:
+    """Process files and folders in this process (embedded mode) and archive them."""
+    services = services_of(ctx)
+    results = process_files(services, list(collect(paths)), quiet=as_json)
+    if as_json:
+        for path, doc, dup in results:
+            emit(outcome_json(path, doc, duplicate=dup))
+        return
+    out.print(outcomes_table([(p.name, d, dup) for p, d, dup in results], "Processed"))
+    counts: dict[str, int] = {}
+    for _, doc, _ in results:
+        counts[doc.status.value] = counts.get(doc.status.value, 0) + 1
+    out.print(", ".join(f"{n} {s}" for s, n in sorted(counts.items())) or "nothing to process")
+
+
+@app.command()
+@door
+def submit(ctx: typer.Context, paths: list[Path] = typer.Argument(..., exists=True)) -> None:
+    """Keep the files and queue them for the workers (needs DEMATFLOW_BROKER_URL)."""
+    from workers.actors import Actors
+    from workers.broker import make_broker
+
+    settings = settings_of(ctx)
+    services = services_of(ctx)
+    actors = Actors(make_broker(settings.broker_url), lambda: services)
+    for path in collect(paths):
+        receipt = actors.submit(filename=path.name, data=path.read_bytes())
+        line: dict[str, object] = {
+            "file": str(path),
+            "document_id": receipt.document_id,
+            "status": "received",
+        }
+        if receipt.duplicate_of:
+            line["duplicate_of"] = receipt.duplicate_of
+        emit(line)
+
+
+@app.command()
+@door
+def extract(
+    ctx: typer.Context,
+    file: Path = typer.Argument(..., exists=True, dir_okay=False),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Read one file's type and fields (nothing is archived)."""
+    doc = read_document(settings_of(ctx), filename=file.name, data=file.read_bytes())
+    findings = [f.to_json() for f in doc.findings]
+    if doc.status is Status.QUARANTINED:
+        findings.append(Finding("INPUT", Severity.FATAL, doc.reason or "unreadable").to_json())
+    answer = {
+        "doc_type": doc.doc_type.value if doc.doc_type else None,
+        "source": doc.source.value if doc.source else None,
+        "fields": doc.fields,
+        "confidence": {k: round(v, 3) for k, v in doc.confidence.items()},
+        "findings": findings,
+    }
+    if as_json:
+        emit(answer)
+    else:
+        table = Table(title=f"{file.name}: {answer['doc_type']} via {answer['source']}")
+        for col in ("field", "value", "confidence"):
+            table.add_column(col)
+        for key, value in sorted(doc.fields.items()):
+            table.add_row(key, value, f"{doc.confidence.get(key, 0):.2f}")
+        out.print(table)
+        for f in findings:
+            out.print(f"[yellow]{f['rule']}[/] {f['severity']}: {f['message']}")
+    if doc.status is Status.QUARANTINED:
+        raise typer.Exit(2)
+
+
+@app.command()
+@door
+def validate(
+    ctx: typer.Context,
+    file: Path = typer.Argument(..., exists=True, dir_okay=False),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Validate an e-invoice (Factur-X/ZUGFeRD PDF, CII or UBL XML). Exit 0 valid, 1 invalid,
+    2 not readable as an invoice."""
+    try:
+        answer = validate_document(file.read_bytes()).to_json()
+        code = 0 if answer["valid"] else 1
+    except InputError as exc:
+        answer = {
+            "valid": False,
+            "checked": [],
+            "syntax": None,
+            "flavor": None,
+            "profile": None,
+            "findings": [Finding("INPUT", Severity.FATAL, exc.message).to_json()],
+        }
+        code = 2
+    if as_json:
+        emit(answer)
+    else:
+        verdict = "[green]valid[/]" if code == 0 else "[red]not valid[/]"
+        out.print(
+            f"{file.name}: {verdict} ({answer.get('flavor')} {answer.get('profile')}; "
+            f"checked: {', '.join(answer['checked']) or 'nothing'})"
+        )
+        for f in answer["findings"]:
+            out.print(f"  [yellow]{f['rule']}[/] {f['severity']}: {f['message']}")
+    raise typer.Exit(code)
+
+
+@app.command()
+@door
+def worker(ctx: typer.Context, processes: int = typer.Option(None, "--processes", "-p")) -> None:
+    """Start dramatiq workers (one thread per process: tesseract and seals are CPU-bound)."""
+    settings = settings_of(ctx)
+    n = processes or settings.worker_processes
+    argv = [
+        sys.executable,
+        "-m",
+        "dramatiq",
+        "workers.app",
+        "--processes",
+        str(n),
+        "--threads",
+        "1",
+    ]
+    os.execve(sys.executable, argv, ctx.obj)
+
+
+@app.command()
+@door
+def doctor(ctx: typer.Context) -> None:
+    """Check that every tool and service dematflow needs answers."""
+    from extractors import tesseract
+    from signing import pdfsig
+
+    table = Table(title="dematflow doctor")
+    table.add_column("component")
+    table.add_column("state")
+    ok = True
+    checks = {
+        "tesseract": tesseract.probe,
+        "pdfsig (poppler)": pdfsig.probe,
+        "catalogue + archive + seal": lambda: services_of(ctx).store.describe(),
+    }
+    for name, probe in checks.items():
+        try:
+            table.add_row(name, f"[green]{probe()}[/]")
+        except DematflowError as exc:
+            ok = False
+            table.add_row(name, f"[red]{exc.message}[/]")
+    out.print(table)
+    raise typer.Exit(0 if ok else 3)

@@ -1,0 +1,75 @@
+"""How documents and results look on a terminal and as JSON lines."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from rich.table import Table
+
+from pipeline.records import Document, Status
+
+KEY_FIELDS = ("BT-1", "BT-2", "BT-112", "BT-31")
+
+
+def outcome_json(path: Path, doc: Document, *, duplicate: bool) -> dict[str, Any]:
+    """One line of `process --json`: file, document_id, status, and reason unless archived."""
+    line: dict[str, Any] = {
+        "file": str(path),
+        "document_id": doc.id,
+        "status": doc.status.value,
+        "doc_type": doc.doc_type.value if doc.doc_type else None,
+    }
+    if doc.status is not Status.ARCHIVED:
+        line["reason"] = doc.reason or f"stopped at {doc.stage}"
+    if duplicate:
+        line["duplicate_of"] = doc.id
+    return line
+
+
+def key_fields(doc: Document) -> str:
+    return "  ".join(f"{k}={doc.fields[k]}" for k in KEY_FIELDS if k in doc.fields)
+
+
+STATUS_STYLE = {
+    Status.ARCHIVED: "green",
+    Status.NEEDS_REVIEW: "yellow",
+    Status.REJECTED: "red",
+    Status.QUARANTINED: "magenta",
+    Status.RECEIVED: "cyan",
+}
+
+
+def status_text(doc: Document) -> str:
+    return f"[{STATUS_STYLE[doc.status]}]{doc.status.value}[/]"
+
+
+def outcomes_table(rows: list[tuple[str, Document, bool]], title: str) -> Table:
+    table = Table(title=title, show_lines=False)
+    for col in ("file", "type", "key fields", "verdict", "archive id"):
+        table.add_column(col, overflow="fold")
+    for name, doc, duplicate in rows:
+        verdict = status_text(doc) + (f"\n{doc.reason}" if doc.reason else "")
+        if duplicate:
+            verdict += "\n(same bytes received before)"
+        kind = doc.doc_type.value if doc.doc_type else (doc.kind.value if doc.kind else "?")
+        source = f" ({doc.source.value})" if doc.source else ""
+        table.add_row(name, kind + source, key_fields(doc), verdict, doc.id)
+    return table
+
+
+def documents_table(docs: list[Document]) -> Table:
+    table = Table(title="Archived documents")
+    for col in ("id", "received", "file", "type", "status", "BT-1", "BT-112"):
+        table.add_column(col, overflow="fold")
+    for d in docs:
+        table.add_row(
+            d.id,
+            d.received_at[:19],
+            d.filename,
+            d.doc_type.value if d.doc_type else "-",
+            status_text(d),
+            d.fields.get("BT-1", ""),
+            d.fields.get("BT-112", ""),
+        )
+    return table

@@ -1,0 +1,112 @@
+"""The whole exception tree: each class knows whether a retry can help, its CLI exit code and HTTP status.
+
+Inner code raises these; the doors (CLI, actors, API) translate them. ``quarantine`` errors are about the
+input itself: the document is kept with its original bytes and the error's message as the reason.
+"""
+
+from __future__ import annotations
+
+
+class DematflowError(Exception):
+    """Root of every error dematflow raises on purpose."""
+
+    retryable: bool = False
+    quarantine: bool = False
+    exit_code: int = 1
+    http_status: int = 500
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+# --- the input is bad: keep it, quarantine it, never retry -------------------------------------------
+
+
+class InputError(DematflowError):
+    """The document itself cannot be processed; a person must look at it."""
+
+    quarantine = True
+    exit_code = 2
+    http_status = 422
+
+
+class EmptyInput(InputError):
+    """The file has no bytes."""
+
+
+class UnsupportedInput(InputError):
+    """The content is of a type dematflow does not accept."""
+
+    http_status = 415
+
+
+class CorruptInput(InputError):
+    """The content claims a known type but cannot be read."""
+
+
+class EncryptedInput(InputError):
+    """A password-protected PDF: its content cannot be read or sealed."""
+
+
+class OversizedInput(InputError):
+    """The file exceeds a configured limit (bytes, pages or pixels)."""
+
+    http_status = 413
+
+
+class HostileInput(InputError):
+    """The content tries something dangerous (entity expansion, external references)."""
+
+
+# --- the environment is wrong or down ------------------------------------------------------------------
+
+
+class ToolUnavailable(DematflowError):
+    """An external program or library is missing or broken; install it, nothing to retry."""
+
+    exit_code = 3
+    http_status = 503
+
+
+class ToolFailed(DematflowError):
+    """An external program ran but failed or timed out on this input; a retry may help."""
+
+    retryable = True
+    exit_code = 3
+
+
+class StorageUnavailable(DematflowError):
+    """The archive or catalogue could not be reached; retry with backoff."""
+
+    retryable = True
+    exit_code = 4
+    http_status = 503
+
+
+class ArchiveConflict(DematflowError):
+    """A write-once object already exists with different bytes: archived objects never change."""
+
+    exit_code = 4
+    http_status = 409
+
+
+class ArchiveRefused(DematflowError):
+    """The archive refuses to delete or overwrite a kept object."""
+
+    exit_code = 4
+    http_status = 403
+
+
+class NotFound(DematflowError):
+    """No such document or object."""
+
+    exit_code = 5
+    http_status = 404
+
+
+class ConfigError(DematflowError):
+    """A setting is missing or malformed."""
+
+    exit_code = 6
+    http_status = 500

@@ -1,0 +1,85 @@
+"""Document type from content keywords (French and English), with a confidence from the margin."""
+
+from __future__ import annotations
+
+import logging
+import re
+import unicodedata
+from functools import cache
+
+from extractors.results import DocType
+
+log = logging.getLogger(__name__)
+
+# (pattern on accent-free lower-case text, weight); a keyword counts at most twice.
+_KEYWORDS: dict[DocType, tuple[tuple[str, float], ...]] = {
+    DocType.INVOICE: (
+        (r"facture", 2.0), (r"invoice", 2.0), (r"total\s+t\.?t\.?c", 2.0), (r"total\s+h\.?t", 1.5),
+        (r"net\s+a\s+payer", 1.5), (r"tva", 0.5), (r"amount\s+due|total\s+due", 1.5),
+        (r"date\s+d'?\s*echeance|due\s+date", 1.0), (r"conditions\s+de\s+paiement", 0.5),
+        (r"penalites?\s+de\s+retard|indemnite\s+forfaitaire", 1.0),
+    ),
+    DocType.CREDIT_NOTE: (
+        (r"(?m)^\s*avoir\b|facture\s+d'avoir|avoir\s+n\s?[°o]", 4.0), (r"credit\s+note", 4.0),
+        (r"note\s+de\s+credit", 4.0), (r"avoir", 0.5), (r"rembourse", 0.5),
+    ),
+    DocType.BANK_DETAILS: (
+        (r"releve\s+d'identite\s+bancaire", 5.0), (r"\brib\b", 2.0), (r"\biban\b", 1.5),
+        (r"\bbic\b|\bswift\b", 1.5), (r"titulaire\s+du\s+compte|account\s+holder", 1.5),
+        (r"code\s+banque|code\s+guichet|cle\s+rib", 1.5), (r"domiciliation", 1.0),
+    ),
+    DocType.PROOF_OF_ADDRESS: (
+        (r"justificatif\s+de\s+domicile", 5.0), (r"attestation\s+de\s+domicile", 5.0),
+        (r"attestation\s+d'hebergement|proof\s+of\s+address", 4.0),
+        (r"certifie\s+que\s+.{0,60}\s+(?:reside|demeure|habite)", 2.0), (r"domicilie", 0.5),
+    ),
+    DocType.IDENTITY_DOCUMENT: (
+        (r"carte\s+nationale\s+d'identite", 6.0), (r"passeport|passport", 5.0),
+        (r"titre\s+de\s+sejour|residence\s+permit", 5.0), (r"republique\s+francaise", 1.0),
+        (r"nationalite|nationality", 1.5), (r"date\s+de\s+naissance|date\s+of\s+birth", 1.5),
+        (r"lieu\s+de\s+naissance|place\s+of\s+birth", 1.0), (r"<<<", 2.0),
+    ),
+    DocType.TAX_NOTICE: (
+        (r"avis\s+d'impot", 6.0), (r"avis\s+de\s+taxe\s+fonciere", 6.0),
+        (r"impot\s+sur\s+le\s+revenu", 4.0), (r"taxe\s+d'habitation", 4.0),
+        (r"revenu\s+fiscal\s+de\s+reference", 3.0), (r"direction\s+generale\s+des\s+finances", 1.5),
+        (r"numero\s+fiscal|nombre\s+de\s+parts", 1.5),
+    ),
+}  # fmt: skip
+MIN_SCORE = 2.0
+
+
+@cache
+def _compiled() -> dict[DocType, tuple[tuple[re.Pattern[str], float], ...]]:
+    return {t: tuple((re.compile(p), w) for p, w in kws) for t, kws in _KEYWORDS.items()}
+
+
+def _fold(text: str) -> str:
+    nfkd = unicodedata.normalize("NFKD", text.lower().replace("’", "'"))
+    return "".join(ch for ch in nfkd if not unicodedata.combining(ch))
+
+
+def scores(text: str) -> dict[DocType, float]:
+    """Weighted keyword score of each document type."""
+    folded = _fold(text)
+    return {
+        doc: sum(w * min(2, len(rx.findall(folded))) for rx, w in kws) for doc, kws in _compiled().items()
+    }
+
+
+def classify(text: str) -> tuple[DocType, float]:
+    """The most likely document type and a confidence in 0..1 that grows with the winning margin."""
+    s = scores(text)
+    # A RIB carries an IBAN, but so does every invoice: totals mean it is not a bank-details sheet.
+    if s[DocType.INVOICE] >= 4.0:
+        s[DocType.BANK_DETAILS] *= 0.3
+    if s[DocType.CREDIT_NOTE] >= 4.0:  # a credit note uses the invoice vocabulary too
+        s[DocType.INVOICE] *= 0.5
+    ranked = sorted(s.items(), key=lambda kv: kv[1], reverse=True)
+    (best, top), (_, second) = ranked[0], ranked[1]
+    if top < MIN_SCORE:
+        return DocType.OTHER, round(0.5 + 0.2 * (1 - top / MIN_SCORE), 3)
+    margin = (top - second) / top
+    conf = min(0.99, 0.4 + 0.45 * margin + 0.15 * min(1.0, top / 10.0))
+    log.debug("classified as %s (%.2f)", best.value, conf)
+    return best, round(conf, 3)

@@ -1,0 +1,121 @@
+"""Decode page images (PNG, JPEG, TIFF) and render PDF pages to pixels, within size limits."""
+
+from __future__ import annotations
+
+import io
+import logging
+import warnings
+from collections.abc import Sequence
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from dematflow.errors import CorruptInput, OversizedInput
+
+log = logging.getLogger(__name__)
+
+_DECODE_ERRORS = (UnidentifiedImageError, OSError, ValueError, SyntaxError, EOFError)
+
+
+def _open(data: bytes) -> Image.Image:
+    try:
+        return Image.open(io.BytesIO(data))
+    except Image.DecompressionBombError as exc:
+        raise OversizedInput(f"image too large: {exc}") from exc
+    except _DECODE_ERRORS as exc:
+        raise CorruptInput(f"undecodable image: {exc}") from exc
+
+
+def _to_array(frame: Image.Image) -> np.ndarray:
+    if frame.mode in ("1", "L", "I;16", "I", "F"):
+        frame = frame.convert("L")
+    elif frame.mode != "RGB":
+        frame = frame.convert("RGB")
+    return np.asarray(frame, dtype=np.uint8).copy()
+
+
+def load_images(data: bytes, *, max_pages: int, max_pixels: int) -> list[np.ndarray]:
+    """Decode every page/frame as a uint8 array (L or RGB); EXIF orientation applied.
+
+    Sizes are checked from the header before any pixel is decoded.
+    """
+    if not data:
+        raise CorruptInput("empty image")
+    pages: list[np.ndarray] = []
+    with warnings.catch_warnings():
+        # Pillow warns before its bomb limit; our own limit decides.
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        img = _open(data)
+        with img:
+            n = int(getattr(img, "n_frames", 1))
+            if n > max_pages:
+                raise OversizedInput(f"{n} pages, limit {max_pages}")
+            for index in range(n):
+                try:
+                    img.seek(index)
+                    w, h = img.size
+                    if w * h > max_pixels:
+                        raise OversizedInput(f"page {index + 1}: {w}x{h} px, limit {max_pixels}")
+                    frame = ImageOps.exif_transpose(img) if index == 0 else img
+                    pages.append(_to_array(frame if frame is not None else img))
+                except Image.DecompressionBombError as exc:
+                    raise OversizedInput(f"image too large: {exc}") from exc
+                except _DECODE_ERRORS as exc:
+                    raise CorruptInput(f"undecodable image (page {index + 1}): {exc}") from exc
+    if not pages:
+        raise CorruptInput("image has no pages")
+    log.debug("decoded %d image page(s)", len(pages))
+    return pages
+
+
+def image_dpi(data: bytes) -> float | None:
+    """Horizontal resolution declared in the image header, or None when absent or absurd."""
+    try:
+        with Image.open(io.BytesIO(data)) as img:
+            dpi = img.info.get("dpi")
+    except (*_DECODE_ERRORS, Image.DecompressionBombError):
+        return None
+    if not dpi:
+        return None
+    try:
+        value = float(dpi[0])
+    except (TypeError, ValueError, IndexError):
+        return None
+    return value if 20.0 <= value <= 4800.0 else None
+
+
+def render_pdf_pages(
+    data: bytes, *, pages: Sequence[int], dpi: int = 300, max_pixels: int | None = None
+) -> list[np.ndarray]:
+    """Render the given 1-based pages of a PDF to grayscale arrays with pypdfium2.
+
+    With ``max_pixels``, a page whose rendering would exceed it is rendered at a lower resolution.
+    """
+    import pypdfium2 as pdfium
+
+    try:
+        pdf = pdfium.PdfDocument(data)
+    except pdfium.PdfiumError as exc:
+        raise CorruptInput(f"unreadable PDF: {exc}") from exc
+    out: list[np.ndarray] = []
+    try:
+        count = len(pdf)
+        for number in pages:
+            if not 1 <= number <= count:
+                raise CorruptInput(f"page {number} out of range 1..{count}")
+            page = pdf[number - 1]
+            try:
+                scale = dpi / 72.0
+                w, h = page.get_size()
+                if max_pixels and w * h * scale * scale > max_pixels:
+                    scale = (max_pixels / max(w * h, 1.0)) ** 0.5
+                    log.info("page %d rendered at %.0f dpi (pixel limit)", number, scale * 72)
+                bitmap = page.render(scale=scale, grayscale=True)
+                out.append(np.asarray(bitmap.to_pil().convert("L"), dtype=np.uint8).copy())
+            except pdfium.PdfiumError as exc:
+                raise CorruptInput(f"page {number} cannot be rendered: {exc}") from exc
+            finally:
+                page.close()
+    finally:
+        pdf.close()
+    return out

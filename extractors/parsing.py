@@ -1,0 +1,126 @@
+"""Pure parsers for dates, amounts and currencies as printed on French and English invoices."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from datetime import date
+from decimal import Decimal, InvalidOperation
+
+_MONTHS = {
+    # French
+    "janvier": 1, "janv": 1, "fevrier": 2, "fevr": 2, "fev": 2, "mars": 3, "avril": 4, "avr": 4,
+    "mai": 5, "juin": 6, "juillet": 7, "juil": 7, "aout": 8, "septembre": 9, "sept": 9,
+    "octobre": 10, "oct": 10, "novembre": 11, "nov": 11, "decembre": 12, "dec": 12,
+    # English
+    "january": 1, "jan": 1, "february": 2, "feb": 2, "march": 3, "mar": 3, "april": 4,
+    "apr": 4, "may": 5, "june": 6, "jun": 6, "july": 7, "jul": 7, "august": 8, "aug": 8,
+    "september": 9, "sep": 9, "october": 10, "november": 11, "december": 12,
+}  # fmt: skip
+_MONTH = r"([a-z]{3,9})\.?"
+_ISO = re.compile(r"\b(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})\b")
+_NUMERIC = re.compile(r"\b(\d{1,2})\s?[/.\-]\s?(\d{1,2})\s?[/.\-]\s?(\d{4}|\d{2})\b")
+_DAY_MONTH = re.compile(r"\b(\d{1,2})(?:er|st|nd|rd|th)?\s+" + _MONTH + r",?\s+(\d{4})\b")
+_MONTH_DAY = re.compile(r"\b" + _MONTH + r"\s+(\d{1,2})(?:st|nd|rd|th)?,?\s+(\d{4})\b")
+
+_SPACES = "\u00a0\u202f\u2009\u2007 '’"
+_AMOUNT = re.compile(
+    r"(?:(?<![\w.,])(?P<neg>[-−–(]))?\s*(?:[€$£]\s*)?(?<![\d.,])"
+    r"(?P<num>\d{1,3}(?:[" + _SPACES + r".,]\d{3})+(?:[.,]\d{1,2})?|\d+(?:[.,]\d{1,2})?)"
+    r"(?![.,]?\d)(?!\s*%)"  # whole numbers only, and never a rate
+    r"(?:\s*(?:€|\$|£|EUR|USD|GBP|CHF))?\s*(?P<close>\))?(?P<trail>-(?!\d))?"
+)
+_CURRENCIES = (  # case-sensitive on purpose: "EURO-FRANCE SA" names a company, not a currency
+    (re.compile(r"€|\bEUR\b|\b[Ee]uros?\b(?![-\w])"), "EUR"),
+    (re.compile(r"\$|\bUSD\b|\b[Dd]ollars?\b"), "USD"),
+    (re.compile(r"£|\bGBP\b|\b[Pp]ounds?\b"), "GBP"),
+    (re.compile(r"\bCHF\b|\b[Ff]rancs? suisses?\b"), "CHF"),
+)
+
+
+def _fold(s: str) -> str:
+    """Lower-case without accents (é → e) so 'Février' and 'fevrier' compare equal."""
+    nfkd = unicodedata.normalize("NFKD", s.lower())
+    return "".join(ch for ch in nfkd if not unicodedata.combining(ch))
+
+
+def _iso(year: int, month: int, day: int) -> str | None:
+    if year < 100:
+        year += 2000
+    try:
+        return date(year, month, day).isoformat()
+    except ValueError:
+        return None
+
+
+def parse_date(s: str) -> str | None:
+    """The first date in ``s`` as ``YYYY-MM-DD`` (numeric dates are read day first), or None."""
+    text = _fold(s)
+    candidates: list[tuple[int, str]] = []
+    if (m := _ISO.search(text)) and (iso := _iso(int(m[1]), int(m[2]), int(m[3]))):
+        candidates.append((m.start(), iso))
+    if (m := _NUMERIC.search(text)) and (iso := _iso(int(m[3]), int(m[2]), int(m[1]))):
+        candidates.append((m.start(), iso))
+    for m in _DAY_MONTH.finditer(text):
+        if (month := _MONTHS.get(m[2])) and (iso := _iso(int(m[3]), month, int(m[1]))):
+            candidates.append((m.start(), iso))
+            break
+    for m in _MONTH_DAY.finditer(text):
+        if (month := _MONTHS.get(m[1])) and (iso := _iso(int(m[3]), month, int(m[2]))):
+            candidates.append((m.start(), iso))
+            break
+    return min(candidates)[1] if candidates else None
+
+
+def _normalise_number(num: str) -> str | None:
+    """'1 234,56' / '1.234,56' / '1,234.56' / '1234,5' → '1234.56' style string."""
+    for ch in _SPACES:
+        num = num.replace(ch, "")
+    last_dot, last_comma = num.rfind("."), num.rfind(",")
+    sep = max(last_dot, last_comma)
+    if sep >= 0 and len(num) - sep - 1 in (1, 2):
+        integer, fraction = num[:sep], num[sep + 1 :]
+    else:  # no decimal part: every separator groups thousands
+        integer, fraction = num, ""
+    integer = integer.replace(".", "").replace(",", "")
+    if not integer.isdigit() or (fraction and not fraction.isdigit()):
+        return None
+    try:
+        value = Decimal(f"{integer}.{fraction or '0'}")
+    except InvalidOperation:
+        return None
+    return f"{value.quantize(Decimal('0.01'))}"
+
+
+def parse_amount(s: str) -> str | None:
+    """The first amount in ``s`` as a decimal string with a dot and two decimals, or None."""
+    text = s.replace("\u2212", "-")
+    for m in _AMOUNT.finditer(text):
+        value = _normalise_number(m["num"])
+        if value is None:
+            continue
+        negative = (m["neg"] in ("-", "–") or (m["neg"] == "(" and m["close"])) or bool(m["trail"])
+        if negative and Decimal(value) != 0:
+            value = f"-{value}"
+        return value
+    return None
+
+
+def find_amounts(s: str) -> list[tuple[int, int, str]]:
+    """Every amount in ``s`` with its span: ``(start, end, "1234.56")``, in order."""
+    out = []
+    for m in _AMOUNT.finditer(s.replace("\u2212", "-")):
+        if (value := parse_amount(m[0])) is not None:
+            out.append((m.start(), m.end(), value))
+    return out
+
+
+def parse_amounts(s: str) -> list[str]:
+    """Every amount in ``s``, in order."""
+    return [value for _, _, value in find_amounts(s)]
+
+
+def currency_of(s: str) -> str | None:
+    """The ISO 4217 code of the first currency marker in ``s`` (€/EUR, $/USD, £/GBP, CHF)."""
+    found = [(m.start(), code) for rx, code in _CURRENCIES if (m := rx.search(s))]
+    return min(found)[1] if found else None

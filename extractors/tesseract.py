@@ -1,0 +1,101 @@
+"""Tesseract OCR: availability probe and one page of TSV output turned into words and text."""
+
+from __future__ import annotations
+
+import csv
+import io
+import logging
+import os
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from dematflow.errors import ToolFailed, ToolUnavailable
+from extractors.results import PageText, Source, Word
+
+log = logging.getLogger(__name__)
+
+TESSERACT = "tesseract"
+REQUIRED_LANGUAGES = ("fra", "eng")
+
+
+def _env() -> dict[str, str]:
+    """A copy of the environment with one OpenMP thread: we parallelise across pages, not inside."""
+    return {**os.environ, "OMP_THREAD_LIMIT": "1"}
+
+
+def run(args: list[str], *, timeout: float) -> subprocess.CompletedProcess[bytes]:
+    """Run the tesseract binary: every call goes through here (fault-injection tests patch it)."""
+    exe = shutil.which(TESSERACT)
+    if exe is None:
+        raise ToolUnavailable("tesseract is not installed (apt-get install tesseract-ocr)")
+    try:
+        proc = subprocess.run([exe, *args], capture_output=True, env=_env(), timeout=timeout, check=False)
+    except subprocess.TimeoutExpired as exc:
+        raise ToolFailed(f"tesseract timed out after {timeout:.0f} s") from exc
+    except OSError as exc:
+        raise ToolUnavailable(f"tesseract cannot be started: {exc}") from exc
+    if proc.returncode != 0:
+        tail = proc.stderr.decode("utf-8", "replace").strip()[-300:]
+        raise ToolFailed(f"tesseract exited with {proc.returncode}: {tail}")
+    return proc
+
+
+def probe() -> str:
+    """The tesseract version; raise ToolUnavailable if the binary or fra/eng data are missing."""
+    out = run(["--version"], timeout=30)
+    first = (out.stdout or out.stderr).decode("utf-8", "replace").splitlines()
+    version = first[0].split()[-1] if first else "unknown"
+    langs = run(["--list-langs"], timeout=30).stdout.decode("utf-8", "replace").split()
+    missing = [lang for lang in REQUIRED_LANGUAGES if lang not in langs]
+    if missing:
+        raise ToolUnavailable(
+            f"tesseract language data missing: {', '.join(missing)} "
+            "(apt-get install tesseract-ocr-fra tesseract-ocr-eng)"
+        )
+    return version
+
+
+def _png_bytes(image: np.ndarray) -> bytes:
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.fromarray(image).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def ocr_page(
+    image: np.ndarray, *, page_number: int, languages: str = "fra+eng", timeout: float = 120.0
+) -> PageText:
+    """OCR one page image (grayscale or RGB uint8) into a PageText with word boxes in pixels."""
+    with tempfile.TemporaryDirectory(prefix="dematflow-ocr-") as tmp:
+        src = Path(tmp) / "page.png"
+        src.write_bytes(_png_bytes(image))
+        proc = run([str(src), "stdout", "-l", languages, "--psm", "3", "tsv"], timeout=timeout)
+    return page_from_tsv(proc.stdout.decode("utf-8", "replace"), page_number=page_number)
+
+
+def page_from_tsv(tsv: str, *, page_number: int) -> PageText:
+    """Build the PageText from tesseract's TSV: words in reading order, lines joined by newlines."""
+    lines: dict[tuple[int, int, int], list[Word]] = {}
+    order: list[tuple[int, int, int]] = []
+    reader = csv.DictReader(io.StringIO(tsv), delimiter="\t", quoting=csv.QUOTE_NONE)
+    for row in reader:
+        text = (row.get("text") or "").strip()
+        if row.get("level") != "5" or not text:
+            continue
+        key = (int(row["block_num"]), int(row["par_num"]), int(row["line_num"]))
+        if key not in lines:
+            lines[key] = []
+            order.append(key)
+        left, top = float(row["left"]), float(row["top"])
+        conf = max(0.0, min(1.0, float(row["conf"]) / 100.0))
+        lines[key].append(Word(text, left, top, left + float(row["width"]), top + float(row["height"]), conf))
+    words = tuple(w for key in order for w in lines[key])
+    text = "\n".join(" ".join(w.text for w in lines[key]) for key in order)
+    mean = sum(w.conf for w in words) / len(words) if words else 0.0
+    log.debug("ocr page %d: %d words, mean conf %.2f", page_number, len(words), mean)
+    return PageText(page_number, text, words, Source.OCR, mean)

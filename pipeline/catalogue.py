@@ -1,0 +1,125 @@
+"""The catalogue: documents and their archived objects, saved together with their journal event."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from sqlalchemy import Connection, Engine, exc, func, select
+
+from dematflow.errors import NotFound, StorageUnavailable
+from pipeline import journal
+from pipeline.db import documents, make_engine, objects
+from pipeline.records import Document, Event, StageResult, Status, utcnow
+from storage.base import StoredObject
+
+
+@dataclass(frozen=True)
+class ObjectRow:
+    document_id: str
+    role: str
+    obj: StoredObject
+
+
+class Catalogue:
+    """Documents, objects and the journal in one database; every change is journalled atomically."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    @classmethod
+    def open(cls, url: str) -> Catalogue:
+        return cls(make_engine(url))
+
+    def create(self, result: StageResult) -> Document:
+        """Insert a new document with its first event; if its bytes are known already, return the
+        document received first instead (the unique fingerprint settles races between processes)."""
+        doc = result.document
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(documents.insert().values(self._row(doc)))
+                self._save_objects(conn, doc)
+                journal.append(conn, result.event)
+            return doc
+        except exc.IntegrityError:
+            first = self.find_by_sha256(doc.sha256)
+            if first is None:
+                raise
+            return first
+
+    def commit(self, result: StageResult) -> journal.Entry:
+        """Save the document's new state and its event in one transaction."""
+        doc = result.document
+        with self._begin() as conn:
+            conn.execute(documents.update().where(documents.c.id == doc.id).values(self._row(doc)))
+            self._save_objects(conn, doc)
+            return journal.append(conn, result.event)
+
+    def record(self, ev: Event) -> journal.Entry:
+        """Journal an event that changes no document (a duplicate receipt, an anchor)."""
+        with self._begin() as conn:
+            return journal.append(conn, ev)
+
+    def get(self, document_id: str) -> Document:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(documents.c.record).where(documents.c.id == document_id)).first()
+        if row is None:
+            raise NotFound(f"no document {document_id}")
+        return Document.from_json(json.loads(row.record))
+
+    def find_by_sha256(self, sha256: str) -> Document | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(documents.c.record).where(documents.c.sha256 == sha256)).first()
+        return Document.from_json(json.loads(row.record)) if row else None
+
+    def list(self, *, status: Status | None = None, limit: int = 100, offset: int = 0) -> list[Document]:
+        query = select(documents.c.record).order_by(documents.c.received_at, documents.c.id)
+        if status is not None:
+            query = query.where(documents.c.status == status.value)
+        with self.engine.connect() as conn:
+            rows = conn.execute(query.limit(limit).offset(offset)).all()
+        return [Document.from_json(json.loads(r.record)) for r in rows]
+
+    def count(self) -> dict[str, int]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(documents.c.status, func.count()).group_by(documents.c.status)).all()
+        return {str(r[0]): int(r[1]) for r in rows}
+
+    def objects(self) -> Iterator[ObjectRow]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(objects).order_by(objects.c.id)).all()
+        for r in rows:
+            yield ObjectRow(r.document_id, r.role, StoredObject(r.key, r.sha256, int(r.size)))
+
+    def _begin(self):  # type: ignore[no-untyped-def]
+        try:
+            return self.engine.begin()
+        except exc.OperationalError as err:
+            raise StorageUnavailable(f"catalogue database unavailable: {err}") from err
+
+    @staticmethod
+    def _row(doc: Document) -> dict[str, object]:
+        return {
+            "id": doc.id,
+            "sha256": doc.sha256,
+            "filename": doc.filename,
+            "received_at": doc.received_at,
+            "updated_at": utcnow(),
+            "status": doc.status.value,
+            "stage": doc.stage,
+            "doc_type": doc.doc_type.value if doc.doc_type else None,
+            "reason": doc.reason,
+            "record": json.dumps(doc.to_json(), ensure_ascii=False),
+        }
+
+    @staticmethod
+    def _save_objects(conn: Connection, doc: Document) -> None:
+        known = {r.role for r in conn.execute(select(objects.c.role).where(objects.c.document_id == doc.id))}
+        for role, obj in doc.objects.items():
+            if role not in known:
+                conn.execute(
+                    objects.insert().values(
+                        document_id=doc.id, role=role, key=obj.key, sha256=obj.sha256, size=obj.size
+                    )
+                )

@@ -1,0 +1,73 @@
+"""The per-job context handed to stages, and the services a door (CLI, worker) opens once at boot."""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from importlib import metadata
+
+from extractors.capture import OcrOptions
+from pipeline.catalogue import Catalogue
+from pipeline.settings import Settings
+from signing.credentials import SealCredentials, ensure_dev_credentials, load_credentials
+from storage.base import ObjectStore
+from storage.filesystem import FilesystemStore
+
+
+@dataclass(frozen=True)
+class Context:
+    """What a stage may use: settings, the archive and the seal. Stages never touch the database."""
+
+    settings: Settings
+    store: ObjectStore
+    credentials: SealCredentials | None = None  # None: a dry run that does not seal
+
+    @property
+    def ocr(self) -> OcrOptions:
+        s = self.settings
+        return OcrOptions(
+            languages=s.ocr_languages,
+            timeout=s.ocr_timeout,
+            max_pages=s.limits.max_pages,
+            max_pixels=s.limits.max_pixels,
+        )
+
+
+@dataclass(frozen=True)
+class Services:
+    """A stage context plus the catalogue the drivers persist into."""
+
+    context: Context
+    catalogue: Catalogue
+
+    @property
+    def settings(self) -> Settings:
+        return self.context.settings
+
+    @property
+    def store(self) -> ObjectStore:
+        return self.context.store
+
+
+def open_services(settings: Settings, *, store: ObjectStore | None = None) -> Services:
+    """Open the catalogue, the archive and the seal named by ``settings`` (embedded defaults)."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    if settings.seal_key and settings.seal_cert:
+        credentials = load_credentials(settings.seal_key, settings.seal_cert, settings.seal_chain)
+    else:
+        credentials = ensure_dev_credentials(settings.keys_dir)
+    context = Context(settings, store or FilesystemStore(settings.archive_dir), credentials)
+    return Services(context, Catalogue.open(settings.database_url))
+
+
+@functools.cache
+def version_of(distribution: str) -> str:
+    try:
+        return metadata.version(distribution)
+    except metadata.PackageNotFoundError:
+        return "unknown"
+
+
+def versions(*distributions: str) -> dict[str, str]:
+    """Versions of the Python distributions a stage used, for its journal event."""
+    return {d: version_of(d) for d in distributions}

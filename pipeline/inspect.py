@@ -1,0 +1,32 @@
+"""Dry runs: the real stages on a throwaway in-memory store, for `extract` and `validate` answers."""
+
+from __future__ import annotations
+
+from dematflow.errors import InputError
+from pipeline.context import Context
+from pipeline.records import STAGES, Document, utcnow
+from pipeline.run import STAGE_FUNCTIONS, quarantine
+from pipeline.settings import Settings
+from storage.base import sha256_hex
+from storage.memory import MemoryStore
+
+
+def read_document(settings: Settings, *, filename: str, data: bytes, until: str = "validate") -> Document:
+    """Ingest, classify, extract and validate ``data`` without archiving or journalling anything."""
+    ctx = Context(settings, MemoryStore())
+    original = ctx.store.put("originals/dry-run", data)
+    doc = Document(
+        id="dry-run",
+        sha256=sha256_hex(data),
+        filename=filename,
+        size=len(data),
+        received_at=utcnow(),
+        stage="received",
+        objects={"original": original},
+    )
+    for stage in STAGES[: STAGES.index(until) + 1]:
+        try:
+            doc = STAGE_FUNCTIONS[stage](ctx, doc).document
+        except InputError as err:
+            return quarantine(doc, stage, err.message).document
+    return doc

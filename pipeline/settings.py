@@ -1,0 +1,89 @@
+"""Frozen, typed settings built once at the edge (CLI, worker boot) from DEMATFLOW_* variables."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from dematflow.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_bytes: int = 50 * 1024 * 1024
+    max_pages: int = 200
+    max_pixels: int = 200_000_000  # per page: an A4 page at 600 dpi is ~35 Mpx
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path
+    database_url: str
+    broker_url: str | None = None  # None: everything runs in-process
+    seal_key: Path | None = None  # None: a development seal is generated under data_dir/keys
+    seal_cert: Path | None = None
+    seal_chain: tuple[Path, ...] = ()
+    tsa_url: str | None = None
+    ocr_languages: str = "fra+eng"
+    ocr_timeout: float = 180.0
+    review_threshold: float = 0.8
+    worker_processes: int = max(1, os.cpu_count() or 1)
+    limits: Limits = Limits()
+
+    @property
+    def archive_dir(self) -> Path:
+        return self.data_dir / "archive"
+
+    @property
+    def keys_dir(self) -> Path:
+        return self.data_dir / "keys"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        """Read DEMATFLOW_* variables; unknown values are rejected with the variable's name."""
+        env = os.environ if env is None else env
+        data_dir = Path(env.get("DEMATFLOW_DATA_DIR", "./dematflow-data")).resolve()
+        default_db = f"sqlite:///{data_dir / 'catalogue.sqlite3'}"
+        seal_key, seal_cert = _path(env, "DEMATFLOW_SEAL_KEY"), _path(env, "DEMATFLOW_SEAL_CERT")
+        if (seal_key is None) != (seal_cert is None):
+            raise ConfigError("set both DEMATFLOW_SEAL_KEY and DEMATFLOW_SEAL_CERT, or neither")
+        chain = tuple(Path(p) for p in env.get("DEMATFLOW_SEAL_CHAIN", "").split(os.pathsep) if p)
+        defaults = Limits()
+        return cls(
+            data_dir=data_dir,
+            database_url=env.get("DEMATFLOW_DATABASE_URL") or default_db,
+            broker_url=env.get("DEMATFLOW_BROKER_URL") or None,
+            seal_key=seal_key,
+            seal_cert=seal_cert,
+            seal_chain=chain,
+            tsa_url=env.get("DEMATFLOW_TSA_URL") or None,
+            ocr_languages=env.get("DEMATFLOW_OCR_LANGUAGES", "fra+eng"),
+            ocr_timeout=_number(env, "DEMATFLOW_OCR_TIMEOUT", 180.0),
+            review_threshold=_number(env, "DEMATFLOW_REVIEW_THRESHOLD", 0.8),
+            worker_processes=int(_number(env, "DEMATFLOW_WORKER_PROCESSES", os.cpu_count() or 1)),
+            limits=Limits(
+                max_bytes=int(_number(env, "DEMATFLOW_MAX_BYTES", defaults.max_bytes)),
+                max_pages=int(_number(env, "DEMATFLOW_MAX_PAGES", defaults.max_pages)),
+                max_pixels=int(_number(env, "DEMATFLOW_MAX_PIXELS", defaults.max_pixels)),
+            ),
+        )
+
+
+def _path(env: Mapping[str, str], name: str) -> Path | None:
+    value = env.get(name)
+    return Path(value) if value else None
+
+
+def _number(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name}={raw!r} is not a number") from exc
+    if value <= 0:
+        raise ConfigError(f"{name} must be positive, got {raw}")
+    return value

@@ -1,0 +1,1 @@
+"""One module per stage; each is a typed function ``(Context, Document) -> StageResult``."""

@@ -1,0 +1,72 @@
+"""Archive: the extracted data and the validation report join the original and its seal; verdict."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from pipeline.context import Context
+from pipeline.records import Document, Event, StageResult, Status
+from pipeline.stages.extract import INVOICES
+from validators.report import BLOCKING
+
+
+def archive(ctx: Context, doc: Document) -> StageResult:
+    status, reason = verdict(doc)
+    data = {
+        "document_id": doc.id,
+        "filename": doc.filename,
+        "sha256": doc.sha256,
+        "doc_type": doc.doc_type.value if doc.doc_type else None,
+        "source": doc.source.value if doc.source else None,
+        "fields": doc.fields,
+        "confidence": doc.confidence,
+        "einvoice": doc.einvoice,
+        "review": list(doc.review),
+    }
+    report = {
+        "document_id": doc.id,
+        "status": status.value,
+        "reason": reason,
+        "checked": list(doc.checked),
+        "not_checked": list(doc.not_checked),
+        "findings": [f.to_json() for f in doc.findings],
+    }
+    stored = {
+        "data": ctx.store.put(f"data/{doc.id}.json", _json(data)),
+        "report": ctx.store.put(f"reports/{doc.id}.json", _json(report)),
+    }
+    for role, obj in stored.items():
+        doc = doc.with_object(role, obj)
+    event = Event(
+        "archive",
+        "archived",
+        doc.id,
+        outputs={o.key: o.sha256 for o in stored.values()},
+        detail={
+            "status": status.value,
+            "reason": reason,
+            "objects": {r: o.key for r, o in sorted(doc.objects.items())},
+        },
+    )
+    return StageResult(doc.evolve(status=status, reason=reason, stage="archive"), event)
+
+
+def verdict(doc: Document) -> tuple[Status, str | None]:
+    """Archived, needs_review or rejected, with a reason a person understands."""
+    blocking = sorted({f.rule for f in doc.findings if f.severity in BLOCKING})
+    if doc.einvoice:
+        if blocking:
+            return Status.REJECTED, f"the e-invoice does not conform: {', '.join(blocking)}"
+        if doc.not_checked:
+            return Status.NEEDS_REVIEW, f"not validated: {', '.join(doc.not_checked)} could not run"
+        return Status.ARCHIVED, None
+    if doc.doc_type in INVOICES:
+        doubts = [*doc.review, *blocking]
+        if doubts:
+            return Status.NEEDS_REVIEW, f"check: {', '.join(doubts)}"
+    return Status.ARCHIVED, None
+
+
+def _json(value: dict[str, Any]) -> bytes:
+    return json.dumps(value, sort_keys=True, ensure_ascii=False, indent=1).encode()

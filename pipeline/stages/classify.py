@@ -1,0 +1,103 @@
+"""Classify: read the document (embedded XML, text layer or OCR) and decide what kind of paper it is."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from typing import Any
+
+from extractors import capture as reader
+from extractors.classify import classify as classify_text
+from extractors.einvoice import parse_invoice_xml
+from extractors.facturx import find_embedded_xml
+from extractors.results import DocType, PageText, Source, Word
+from extractors.sniff import FileKind
+from pipeline.context import Context, versions
+from pipeline.records import Document, Event, StageResult
+
+# UNTDID 1001 codes that mean a credit note; every other invoice type code is an invoice.
+CREDIT_NOTE_CODES = {"81", "83", "261", "262", "296", "308", "381", "396", "420", "458", "532"}
+
+
+def classify(ctx: Context, doc: Document) -> StageResult:
+    doc, xml = _find_invoice_xml(ctx, doc)
+    if xml is not None:
+        inv = parse_invoice_xml(xml)
+        code = inv.fields.values.get("BT-3", "380")
+        doc_type = DocType.CREDIT_NOTE if code in CREDIT_NOTE_CODES else DocType.INVOICE
+        payload: dict[str, Any] = {
+            "source": Source.FACTURX.value,
+            "syntax": inv.syntax,
+            "flavor": inv.flavor,
+            "profile": inv.profile,
+            "pages": [],
+        }
+        tools, score = versions("factur-x", "lxml"), 1.0
+    else:
+        cap = _capture(ctx, doc)
+        doc_type, score = classify_text(cap.text)
+        payload = {"source": cap.source.value, "pages": [asdict(p) for p in cap.pages]}
+        tools = cap.tools
+    key = f"captures/{doc.id}.json"
+    obj = ctx.store.put(key, json.dumps(payload, sort_keys=True, ensure_ascii=False).encode())
+    source = Source(payload["source"])
+    outputs = {o.key: o.sha256 for role, o in doc.objects.items() if role == "einvoice_xml"}
+    event = Event(
+        "classify",
+        "classified",
+        doc.id,
+        inputs={"original": doc.sha256},
+        outputs={**outputs, key: obj.sha256},
+        tools=tools,
+        detail={"doc_type": doc_type.value, "score": round(score, 3), "source": source.value},
+    )
+    updated = doc.evolve(doc_type=doc_type, source=source, stage="classify")
+    return StageResult(updated.with_object("capture", obj), event)
+
+
+def _capture(ctx: Context, doc: Document) -> reader.Capture:
+    """Text and words of every page: the text layer where there is one, OCR of a working copy else.
+    A capture archived by an earlier attempt is reused, so a retried job gives the same answer."""
+    key = f"captures/{doc.id}.json"
+    if ctx.store.exists(key):
+        return load_capture(ctx.store.get(key))
+    data = ctx.store.get(doc.objects["original"].key)
+    if doc.kind is not None and doc.kind.is_image:
+        return reader.capture_images(data, ocr=ctx.ocr)
+    return reader.capture_pdf(data, ocr=ctx.ocr)
+
+
+def _find_invoice_xml(ctx: Context, doc: Document) -> tuple[Document, bytes | None]:
+    """The XML of a standalone e-invoice, or the one embedded in a Factur-X/ZUGFeRD PDF (which is
+    then archived on its own, so later stages and auditors need not dig it out again)."""
+    if doc.kind is FileKind.PDF:
+        embedded = find_embedded_xml(ctx.store.get(doc.objects["original"].key))
+        if embedded is None:
+            return doc, None
+        obj = ctx.store.put(f"einvoices/{doc.id}.xml", embedded.xml)
+        return doc.with_object("einvoice_xml", obj), embedded.xml
+    return doc, invoice_xml(ctx, doc)
+
+
+def invoice_xml(ctx: Context, doc: Document) -> bytes | None:
+    """The e-invoice XML of a document classified earlier, or None for paper and plain PDFs."""
+    if "einvoice_xml" in doc.objects:
+        return ctx.store.get(doc.objects["einvoice_xml"].key)
+    if doc.kind is not None and doc.kind.is_xml:
+        return ctx.store.get(doc.objects["original"].key)
+    return None
+
+
+def load_capture(raw: bytes) -> reader.Capture:
+    d = json.loads(raw)
+    pages = tuple(
+        PageText(
+            number=p["number"],
+            text=p["text"],
+            source=Source(p["source"]),
+            mean_conf=p["mean_conf"],
+            words=tuple(Word(**w) for w in p["words"]),
+        )
+        for p in d["pages"]
+    )
+    return reader.Capture(source=Source(d["source"]), pages=pages, tools={})

@@ -1,0 +1,50 @@
+"""Seal: a PAdES seal over the kept PDF (images wrapped losslessly first), a CMS seal for XML."""
+
+from __future__ import annotations
+
+from dematflow.errors import ConfigError
+from extractors.sniff import FileKind
+from pipeline.context import Context, versions
+from pipeline.records import Document, Event, StageResult
+from signing.cms import seal_detached
+from signing.pades import seal_pdf
+from signing.wrap import wrap_images_as_pdf
+from storage.base import put_once
+
+
+def seal(ctx: Context, doc: Document) -> StageResult:
+    original = ctx.store.get(doc.objects["original"].key)
+    creds, tsa = ctx.credentials, ctx.settings.tsa_url
+    if creds is None:
+        raise ConfigError("no seal credentials in this context (a dry run cannot seal)")
+    if doc.kind is not None and doc.kind.is_xml:
+        sealed = put_once(
+            ctx.store,
+            f"sealed/{doc.id}.p7s",
+            lambda: seal_detached(original, credentials=creds, tsa_url=tsa).data,
+        )
+    else:
+        pdf = original
+        if doc.kind is not FileKind.PDF:  # the image stays archived as received; this is its wrap
+            rendition = put_once(ctx.store, f"renditions/{doc.id}.pdf", lambda: wrap_images_as_pdf(original))
+            doc = doc.with_object("rendition", rendition)
+            pdf = ctx.store.get(rendition.key)
+        sealed = put_once(
+            ctx.store,
+            f"sealed/{doc.id}.pdf",
+            lambda: seal_pdf(pdf, credentials=creds, tsa_url=tsa).data,
+        )
+    outputs = {o.key: o.sha256 for role, o in doc.objects.items() if role == "rendition"}
+    event = Event(
+        "seal",
+        "sealed",
+        doc.id,
+        inputs={"original": doc.sha256},
+        outputs={**outputs, sealed.key: sealed.sha256},
+        tools=versions("pyHanko", "img2pdf"),
+        detail={
+            "development_seal": creds.development,
+            "tsa": tsa or ("development" if creds.tsa_key_path else None),
+        },
+    )
+    return StageResult(doc.with_object("sealed", sealed).evolve(stage="seal"), event)

@@ -1,0 +1,127 @@
+"""docker-compose.yml, Dockerfile and .dockerignore, checked statically (no Docker engine here)."""
+
+from __future__ import annotations
+
+import json
+import re
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from pipeline.settings import Settings
+
+ROOT = Path(__file__).resolve().parents[1]
+WORKER_ENV = {
+    "DEMATFLOW_DATA_DIR",
+    "DEMATFLOW_DATABASE_URL",
+    "DEMATFLOW_BROKER_URL",
+    "DEMATFLOW_WORKER_PROCESSES",
+    "DEMATFLOW_OCR_LANGUAGES",
+}
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict[str, Any]:
+    loaded = yaml.safe_load((ROOT / "docker-compose.yml").read_text(encoding="utf-8"))
+    assert isinstance(loaded, dict)
+    return loaded
+
+
+def _interpolate(value: str, env: dict[str, str]) -> str:
+    """Compose's ${VAR}, ${VAR:-default} and ${VAR:?error} forms, enough for this file."""
+
+    def one(m: re.Match[str]) -> str:
+        name, op, arg = m["name"], m["op"], m["arg"] or ""
+        if env.get(name):
+            return env[name]
+        if op == ":-":
+            return arg
+        raise AssertionError(f"{name} is required: {arg}")
+
+    return re.sub(r"\$\{(?P<name>\w+)(?:(?P<op>:-|:\?)(?P<arg>[^}]*))?\}", one, value)
+
+
+def test_the_stack_is_postgres_redis_and_a_worker(compose: dict[str, Any]) -> None:
+    services = compose["services"]
+    assert set(services) == {"postgres", "redis", "worker"}
+    assert services["postgres"]["image"] == "postgres:16"
+    assert services["redis"]["image"] == "redis:7"
+    assert services["worker"]["build"]["context"] == "."
+    assert (ROOT / services["worker"]["build"]["dockerfile"]).is_file()
+    # MinIO and the watcher are announced, not yet present.
+    raw = (ROOT / "docker-compose.yml").read_text(encoding="utf-8")
+    assert "MinIO" in raw and "watcher" in raw
+
+
+def test_backing_services_have_healthchecks_and_volumes(compose: dict[str, Any]) -> None:
+    services = compose["services"]
+    assert "pg_isready" in " ".join(services["postgres"]["healthcheck"]["test"])
+    assert services["redis"]["healthcheck"]["test"] == ["CMD", "redis-cli", "ping"]
+    declared = set(compose["volumes"])
+    for name in ("postgres", "redis", "worker"):
+        mounts = [v.split(":")[0] for v in services[name]["volumes"]]
+        assert mounts and set(mounts) <= declared, name
+    assert "/var/lib/postgresql/data" in services["postgres"]["volumes"][0]
+    assert services["worker"]["volumes"] == ["dematflow-data:/data"]
+
+
+def test_worker_waits_for_healthy_services(compose: dict[str, Any]) -> None:
+    depends = compose["services"]["worker"]["depends_on"]
+    assert depends == {
+        "postgres": {"condition": "service_healthy"},
+        "redis": {"condition": "service_healthy"},
+    }
+
+
+def test_worker_environment_is_what_settings_accept(compose: dict[str, Any]) -> None:
+    env = compose["services"]["worker"]["environment"]
+    assert isinstance(env, dict) and set(env) <= WORKER_ENV
+    assert {"DEMATFLOW_DATA_DIR", "DEMATFLOW_DATABASE_URL", "DEMATFLOW_BROKER_URL"} <= set(env)
+    assert env["DEMATFLOW_DATA_DIR"] == "/data"
+    assert env["DEMATFLOW_BROKER_URL"] == "redis://redis:6379/0"
+    url = env["DEMATFLOW_DATABASE_URL"]
+    assert url.startswith("postgresql+psycopg://dematflow:")
+    assert url.endswith("@postgres:5432/dematflow")
+    pg = compose["services"]["postgres"]["environment"]
+    assert pg["POSTGRES_USER"] == "dematflow" and pg["POSTGRES_DB"] == "dematflow"
+    # No password is written in the file: it comes from the environment and is required.
+    with pytest.raises(AssertionError, match="POSTGRES_PASSWORD"):
+        _interpolate(url, {})
+    # Given a password, the real settings loader accepts every value the worker gets.
+    values = {k: _interpolate(str(v), {"POSTGRES_PASSWORD": "s3cret"}) for k, v in env.items()}
+    settings = Settings.from_env(values)
+    assert settings.broker_url == "redis://redis:6379/0"
+    assert settings.database_url.endswith(":s3cret@postgres:5432/dematflow")
+    assert settings.data_dir == Path("/data")
+    assert settings.worker_processes == 2 and settings.ocr_languages == "fra+eng"
+
+
+def _dockerfile() -> list[str]:
+    text = (ROOT / "Dockerfile").read_text(encoding="utf-8")
+    joined = re.sub(r"\\\n", " ", text)  # continuation lines
+    return [line.strip() for line in joined.splitlines() if line.strip() and line[0] != "#"]
+
+
+def test_dockerfile_builds_the_worker_image() -> None:
+    lines = _dockerfile()
+    assert lines[0] == "FROM python:3.11-slim-bookworm"
+    apt = next(line for line in lines if "apt-get install" in line).split()
+    for package in ("tesseract-ocr", "tesseract-ocr-fra", "tesseract-ocr-eng", "poppler-utils"):
+        assert package in apt
+    assert any(re.search(r"\bpip install \.(\s|$)", line) for line in lines)
+    cmd = [line for line in lines if line.startswith("CMD ")]
+    assert len(cmd) == 1 and json.loads(cmd[0][4:]) == ["dematflow", "worker"]
+    assert any(line.startswith("USER ") and "root" not in line for line in lines)
+    # The CMD names a console script the package really declares.
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    assert "dematflow" in project["project"]["scripts"]
+
+
+def test_dockerignore_keeps_the_context_small() -> None:
+    text = (ROOT / ".dockerignore").read_text(encoding="utf-8")
+    ignored = {line.strip() for line in text.splitlines() if line.strip()[:1] not in ("", "#")}
+    assert {".git", ".venv", "tests", ".env"} <= ignored
+    assert not ignored & {"pyproject.toml", "dematflow", "pipeline", "cli"}

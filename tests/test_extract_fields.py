@@ -1,0 +1,149 @@
+"""Invoice fields from synthetic pages: labels in French and English, layouts, and check digits."""
+
+from __future__ import annotations
+
+from extractors.fields import extract_fields
+from extractors.results import PageText, Source, Word
+
+FRENCH = """ACME Fournitures SARL
+12 rue des Lilas, 75011 Paris
+SIRET : 732 829 320 00074   TVA intracommunautaire : FR44 732829320
+FACTURE
+Facture n° FA-2026-0042
+Date de facture : 12/03/2026
+Date d'échéance : 11 avril 2026
+Facturé à :     Mairie de Lyon
+                1 place de la Comédie, 69001 Lyon
+Désignation   Qté   PU HT   Total HT
+Ramettes papier   10   5,00   50,00
+Total HT     2 000,00 €
+TVA 20 %     400,00 €
+Total TTC    2 400,00 €
+Net à payer  2 400,00 €
+IBAN : FR76 3000 6000 0112 3456 7890 189
+"""
+
+
+def page(text: str, number: int = 1) -> PageText:
+    return PageText(number, text, source=Source.PDF_TEXT)
+
+
+def test_french_invoice_fields() -> None:
+    fields = extract_fields([page(FRENCH)])
+    assert fields.values == {
+        "BT-1": "FA-2026-0042",
+        "BT-2": "2026-03-12",
+        "BT-3": "380",
+        "BT-5": "EUR",
+        "BT-9": "2026-04-11",
+        "BT-27": "ACME Fournitures SARL",
+        "BT-30": "73282932000074",
+        "BT-31": "FR44732829320",
+        "BT-44": "Mairie de Lyon",
+        "BT-84": "FR7630006000011234567890189",
+        "BT-109": "2000.00",
+        "BT-110": "400.00",
+        "BT-112": "2400.00",
+        "BT-115": "2400.00",
+    }
+    assert all(0.0 <= c <= 1.0 for c in fields.confidence.values())
+    assert fields.confidence["BT-112"] > 0.9  # HT + TVA = TTC agrees
+
+
+def test_english_invoice_with_values_below_the_labels() -> None:
+    text = """Globex Ltd
+INVOICE
+Invoice number: INV-7781
+Invoice date: March 12, 2026
+Due date: 12 April 2026
+Bill to:
+Initech SAS
+Subtotal      Total VAT      Total incl. VAT
+€1,000.00      €200.00      €1,200.00
+Amount due: €1,200.00
+"""
+    v = extract_fields([page(text)]).values
+    assert v["BT-1"] == "INV-7781"
+    assert (v["BT-2"], v["BT-9"]) == ("2026-03-12", "2026-04-12")
+    assert v["BT-44"] == "Initech SAS" and v["BT-27"] == "Globex Ltd"
+    assert (v["BT-109"], v["BT-110"], v["BT-112"], v["BT-115"]) == (
+        "1000.00",
+        "200.00",
+        "1200.00",
+        "1200.00",
+    )
+    assert v["BT-5"] == "EUR"
+
+
+def test_credit_note_type_code() -> None:
+    text = "AVOIR\nAvoir n° AV-12\nDate : 02/01/2026\nTotal TTC -120,00 €\n"
+    v = extract_fields([page(text)]).values
+    assert v["BT-3"] == "381" and v["BT-1"] == "AV-12" and v["BT-112"] == "-120.00"
+
+
+def test_bad_check_digits_lower_confidence_and_valid_alternative_wins() -> None:
+    # Given a misread SIRET and VAT number on page 1 and the valid ones in the footer
+    text = (
+        "ACME\nSIRET : 732 829 320 00075\nN° TVA : FR45 732829320\nFacture n° 7\n"
+        "Total TTC 10,00 €\nACME SARL - SIRET 732 829 320 00074 - TVA FR44732829320\n"
+    )
+    fields = extract_fields([page(text)])
+    assert fields.values["BT-30"] == "73282932000074"
+    assert fields.values["BT-31"] == "FR44732829320"
+    # Given only the misread ones, they are kept but with a low confidence
+    alone = extract_fields([page("SIRET : 732 829 320 00075\nTVA : FR45 732829320\n")])
+    assert alone.values["BT-30"] == "73282932000075"
+    assert alone.confidence["BT-30"] <= 0.5 and alone.confidence["BT-31"] <= 0.5
+
+
+def test_totals_that_disagree_get_low_confidence() -> None:
+    text = "Total HT 100,00\nTotal TVA 20,00\nTotal TTC 130,00\n"
+    fields = extract_fields([page(text)])
+    assert fields.values["BT-112"] == "130.00"
+    assert fields.confidence["BT-112"] <= 0.5
+
+
+def test_nothing_is_invented() -> None:
+    fields = extract_fields([page("Bonjour,\nveuillez trouver ci-joint le document.\n")])
+    assert not {"BT-1", "BT-2", "BT-30", "BT-31", "BT-84", "BT-112"} & fields.values.keys()
+    assert extract_fields([]).values == {}
+
+
+def test_buyer_identifiers_do_not_beat_the_seller() -> None:
+    text = (
+        "Client : Mairie de Lyon\nSIRET 217 500 016 00012\n\n\n\n\n\n\n"
+        "ACME - SIRET 732 829 320 00074\nFacture n° 9\n"
+    )
+    assert extract_fields([page(text)]).values["BT-30"] == "73282932000074"
+
+
+def _words(line: str, top: float, conf: float, x: float = 50.0) -> list[Word]:
+    out = []
+    for token in line.split():
+        out.append(Word(token, x, top, x + 8 * len(token), top + 12, conf))
+        x += 8 * len(token) + 5
+    return out
+
+
+def test_word_boxes_pair_labels_across_columns_and_carry_ocr_confidence() -> None:
+    # Given OCR words: labels at the left, values far to the right on the same line
+    words = [
+        *_words("Facture n° 2026-17", 100, 0.95),
+        *_words("Total HT", 140, 0.9),
+        *_words("1 000,00 €", 140, 0.9, x=400),
+        *_words("TVA", 160, 0.9),
+        *_words("200,00 €", 160, 0.6, x=400),
+        *_words("Total TTC", 180, 0.9),
+        *_words("1 200,00 €", 180, 0.9, x=400),
+    ]
+    text = "Facture n° 2026-17\nTotal HT 1 000,00 €\nTVA 200,00 €\nTotal TTC 1 200,00 €"
+    fields = extract_fields([PageText(1, text, tuple(words), Source.OCR, 0.85)])
+    assert fields.values["BT-1"] == "2026-17"
+    assert fields.values["BT-110"] == "200.00" and fields.values["BT-112"] == "1200.00"
+    assert fields.confidence["BT-110"] < fields.confidence["BT-112"]  # lower OCR confidence
+
+
+def test_fields_from_a_later_page() -> None:
+    pages = [page("Globex Ltd\nInvoice No: 55-A\n"), page("Total TTC : 99,90 €\n", 2)]
+    v = extract_fields(pages).values
+    assert v["BT-1"] == "55-A" and v["BT-112"] == "99.90"
