@@ -45,6 +45,8 @@ def _root(
     ),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Log progress to stderr."),
 ) -> None:
+    # factur-x logs a warning for every plain PDF it is asked about: expected here, not news.
+    logging.getLogger("factur-x").setLevel(logging.ERROR)
     logging.basicConfig(
         level=logging.INFO if verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",

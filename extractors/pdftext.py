@@ -38,7 +38,9 @@ def _open(data: bytes) -> Iterator[Any]:
     except Exception as exc:  # pdfminer raises many unrelated types on broken files
         if _is_password_error(exc):
             raise EncryptedInput("the PDF is password-protected") from exc
-        raise CorruptInput(f"unreadable PDF: {type(exc).__name__}") from exc
+        raise CorruptInput(
+            f"the PDF is damaged or truncated and cannot be read ({type(exc).__name__})"
+        ) from exc
     try:
         yield pdf
     finally:
@@ -51,7 +53,7 @@ def pdf_page_count(data: bytes) -> int:
         try:
             return len(pdf.pages)
         except Exception as exc:
-            raise CorruptInput(f"unreadable page tree: {type(exc).__name__}") from exc
+            raise CorruptInput(f"the PDF page tree is damaged ({type(exc).__name__})") from exc
 
 
 def _page_text(page: Any, number: int) -> PageText:
@@ -76,6 +78,8 @@ def read_pdf_text(data: bytes, *, max_pages: int) -> tuple[PageText, ...]:
         except Exception as exc:
             if _is_password_error(exc):
                 raise EncryptedInput("the PDF is password-protected") from exc
-            raise CorruptInput(f"unreadable PDF content: {type(exc).__name__}") from exc
+            raise CorruptInput(
+                f"a page of the PDF is damaged and cannot be read ({type(exc).__name__})"
+            ) from exc
     log.debug("pdf text layer: %d page(s), %d chars", len(out), sum(len(p.text) for p in out))
     return out
