@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import json
+import os
+import shutil
+import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from dramatiq import Worker
@@ -109,3 +115,45 @@ def test_exhausted_retries_quarantine_the_document(
     assert doc.status is Status.QUARANTINED
     assert doc.reason == "seal failed: time-stamping authority unreachable"
     assert services.store.get(doc.objects["original"].key) == s.path.read_bytes()
+
+
+def test_dematflow_worker_command_processes_submitted_files(
+    tmp_path: Path, dev_keys: Path, demo_set: list[Sample]
+) -> None:
+    """The production doors: `dematflow submit` queues, `dematflow worker` (dramatiq CLI) processes."""
+    require(port_open("127.0.0.1", 6379), "Redis on 127.0.0.1:6379")
+    shutil.copytree(dev_keys, tmp_path / "data" / "keys")
+    env = {
+        **os.environ,
+        "DEMATFLOW_DATA_DIR": str(tmp_path / "data"),
+        "DEMATFLOW_BROKER_URL": "redis://127.0.0.1:6379/9",
+    }
+    redis_flush = RedisBroker(url=env["DEMATFLOW_BROKER_URL"])
+    redis_flush.flush_all()
+    cli = [sys.executable, "-m", "cli.main"]
+    files = [str(sample(demo_set, p).path) for p in ("facture-FA", "rib-")]
+    submitted = subprocess.run(
+        [*cli, "submit", *files], env=env, capture_output=True, text=True, timeout=120, check=True
+    )
+    ids = [json.loads(line)["document_id"] for line in submitted.stdout.splitlines()]
+    worker = subprocess.Popen(
+        [*cli, "worker", "--processes", "1"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
+    try:
+        deadline, statuses = time.monotonic() + 180, {}
+        while time.monotonic() < deadline and len(statuses) < len(ids):
+            time.sleep(0.5)
+            listed = subprocess.run(
+                [*cli, "archive", "list", "--json"], env=env, capture_output=True, text=True, timeout=60
+            )
+            statuses = {
+                d["document_id"]: d["status"]
+                for d in map(json.loads, listed.stdout.splitlines())
+                if d["status"] != "received"
+            }
+    finally:
+        worker.terminate()
+        _, stderr = worker.communicate(timeout=60)
+    assert statuses == {i: "archived" for i in ids}, stderr[-2000:]
+    redis_flush.flush_all()
+    redis_flush.close()
