@@ -6,14 +6,13 @@ Prints figures and the ratio pipeline/raw for scans, both measured here, in one 
 
 from __future__ import annotations
 
-import os
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 from cli.samples import demo_invoices, invoice_pdf, scan_of
+from extractors import tesseract
 from pipeline.context import open_services
 from pipeline.run import process
 from pipeline.settings import Settings
@@ -50,7 +49,7 @@ def main(n: int) -> None:
 
 
 def raw_tesseract(scans: list[bytes], work: Path) -> float:
-    env = {**os.environ, "OMP_THREAD_LIMIT": "1"}
+    """The bare tool on the same pages, through the project's one tesseract wrapper (one thread)."""
     paths = []
     for i, data in enumerate(scans):
         path = work / f"raw-{i}.png"
@@ -58,13 +57,7 @@ def raw_tesseract(scans: list[bytes], work: Path) -> float:
         paths.append(path)
     start = time.perf_counter()
     for path in paths:
-        subprocess.run(
-            ["tesseract", str(path), "stdout", "-l", "fra+eng", "--psm", "3", "tsv"],
-            env=env,
-            capture_output=True,
-            check=True,
-            timeout=300,
-        )
+        tesseract.run([str(path), "stdout", "-l", "fra+eng", "--psm", "3", "tsv"], timeout=300)
     return (time.perf_counter() - start) / len(paths)
 
 

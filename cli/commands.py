@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import typer
@@ -29,16 +29,21 @@ def collect(paths: list[Path]) -> Iterator[Path]:
             yield from sorted(
                 p
                 for p in path.rglob("*")
-                if p.is_file() and not any(part.startswith(".") for part in p.parts)
+                if p.is_file() and not any(part.startswith(".") for part in p.relative_to(path).parts)
             )
         else:
             yield path
 
 
 def process_files(
-    services: Services, files: list[Path], *, quiet: bool = False
+    services: Services,
+    files: list[Path],
+    *,
+    quiet: bool = False,
+    on_done: Callable[[Path, Document, bool], None] | None = None,
 ) -> list[tuple[Path, Document, bool]]:
-    """Run every file through the pipeline in this process, with one progress bar for all stages."""
+    """Run every file through the pipeline in this process, with one progress bar for all stages;
+    ``on_done`` hears of each document as soon as it is finished."""
     results = []
     columns = (
         TextColumn("{task.description}"),
@@ -58,6 +63,8 @@ def process_files(
             outcome = run_process(services, filename=path.name, data=data, on_stage=step)
             progress.update(task, completed=start + len(STAGES))
             results.append((path, outcome.document, outcome.duplicate))
+            if on_done is not None:
+                on_done(path, outcome.document, outcome.duplicate)
     return results
 
 
@@ -70,11 +77,15 @@ def process(
 ) -> None:
     """Process files and folders in this process (embedded mode) and archive them."""
     services = services_of(ctx)
-    results = process_files(services, list(collect(paths)), quiet=as_json)
-    if as_json:
-        for path, doc, dup in results:
-            emit(outcome_json(path, doc, duplicate=dup))
+    if as_json:  # each line as soon as its document is done, so a later failure loses nothing
+        process_files(
+            services,
+            list(collect(paths)),
+            quiet=True,
+            on_done=lambda p, d, dup: emit(outcome_json(p, d, duplicate=dup)),
+        )
         return
+    results = process_files(services, list(collect(paths)))
     out.print(outcomes_table([(p.name, d, dup) for p, d, dup in results], "Processed"))
     counts: dict[str, int] = {}
     for _, doc, _ in results:
@@ -117,7 +128,7 @@ def extract(
     if doc.status is Status.QUARANTINED:
         findings.append(Finding("INPUT", Severity.FATAL, doc.reason or "unreadable").to_json())
     answer = {
-        "doc_type": doc.doc_type.value if doc.doc_type else None,
+        "doc_type": doc.doc_type.value if doc.doc_type else "other",
         "source": doc.source.value if doc.source else None,
         "fields": doc.fields,
         "confidence": {k: round(v, 3) for k, v in doc.confidence.items()},
@@ -154,6 +165,7 @@ def validate(
         answer = {
             "valid": False,
             "checked": [],
+            "not_checked": [],
             "syntax": None,
             "flavor": None,
             "profile": None,

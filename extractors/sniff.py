@@ -43,6 +43,8 @@ def sniff(head: bytes) -> FileKind:
 
 
 def _sniff_xml(head: bytes) -> FileKind:
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):  # UTF-16 with its byte-order mark
+        head = head[: len(head) // 2 * 2].decode("utf-16", "ignore").encode("utf-8", "ignore")
     text = head.lstrip(b"\xef\xbb\xbf").lstrip()
     if not text.startswith(b"<"):
         return FileKind.UNKNOWN

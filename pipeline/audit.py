@@ -55,7 +55,8 @@ def verify(services: Services, *, progress: Callable[[int], None] | None = None)
                     f"document {entry.document_id})",
                 )
             )
-        fingerprints.update(entry.body.get("outputs", {}))
+        outputs = entry.body.get("outputs", {})
+        fingerprints.update(outputs if isinstance(outputs, dict) else {})
         if anchors.pop(entry.seq, entry.hash) != entry.hash:
             result.problems.append(Problem(where, "differs from the copy anchored in the archive"))
         prev_seq, prev_hash = entry.seq, entry.hash
@@ -106,6 +107,9 @@ def _anchors(services: Services, result: Verification) -> dict[int, str]:
     anchors: dict[int, str] = {}
     for key in services.store.keys(ANCHORS):
         result.anchors += 1
-        body = json.loads(services.store.get(key))
-        anchors[int(body["seq"])] = str(body["hash"])
+        try:
+            body = json.loads(services.store.get(key))
+            anchors[int(body["seq"])] = str(body["hash"])
+        except (ValueError, KeyError, TypeError):
+            result.problems.append(Problem(key, "anchor is unreadable: it was altered"))
     return anchors

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from sqlalchemy import Connection, Engine, exc, func, select
@@ -48,11 +49,22 @@ class Catalogue:
                 raise
             return first
 
-    def commit(self, result: StageResult) -> journal.Entry:
-        """Save the document's new state and its event in one transaction."""
+    def commit(self, result: StageResult, *, after: str) -> journal.Entry | None:
+        """Save the document's new state and its event in one transaction, provided the document is
+        still at stage ``after`` and not final (compare-and-set); None if another worker got there first."""
         doc = result.document
         with self._begin() as conn:
-            conn.execute(documents.update().where(documents.c.id == doc.id).values(self._row(doc)))
+            changed = conn.execute(
+                documents.update()
+                .where(
+                    documents.c.id == doc.id,
+                    documents.c.stage == after,
+                    documents.c.status == Status.RECEIVED.value,
+                )
+                .values(self._row(doc))
+            ).rowcount
+            if changed != 1:
+                return None
             self._save_objects(conn, doc)
             return journal.append(conn, result.event)
 
@@ -92,11 +104,13 @@ class Catalogue:
         for r in rows:
             yield ObjectRow(r.document_id, r.role, StoredObject(r.key, r.sha256, int(r.size)))
 
-    def _begin(self):  # type: ignore[no-untyped-def]
+    @contextmanager
+    def _begin(self) -> Iterator[Connection]:
         try:
-            return self.engine.begin()
+            with self.engine.begin() as conn:
+                yield conn
         except exc.OperationalError as err:
-            raise StorageUnavailable(f"catalogue database unavailable: {err}") from err
+            raise StorageUnavailable(f"catalogue database unavailable: {err.orig}") from err
 
     @staticmethod
     def _row(doc: Document) -> dict[str, object]:

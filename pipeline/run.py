@@ -78,6 +78,7 @@ def receive(services: Services, *, filename: str, data: bytes) -> Receipt:
             detail={"filename": filename, "first_filename": first.filename},
         )
     )
+    anchor(services)
     return Receipt(first.id, duplicate_of=first.id)
 
 
@@ -97,12 +98,15 @@ def advance(services: Services, stage: str, document_id: str) -> str | None:
     """
     doc = services.catalogue.get(document_id)
     if next_stage(doc) != stage:
-        return next_stage(doc)  # a redelivered message for a step already done
+        # A redelivered message. If its step is the one just done, the worker may have died before
+        # sending the next: send it again. An older message is simply dropped.
+        return next_stage(doc) if doc.stage == stage else None
     try:
         result = STAGE_FUNCTIONS[stage](services.context, doc)
     except InputError as err:
         result = quarantine(doc, stage, err.message)
-    services.catalogue.commit(result)
+    if not services.catalogue.commit(result, after=doc.stage):
+        return None  # another worker ran this step at the same time and committed first
     if result.document.status.final:
         anchor(services)
     return next_stage(result.document)
@@ -117,7 +121,7 @@ def give_up(services: Services, document_id: str, stage: str, error: str) -> Non
     """Quarantine a document whose step kept failing (retries exhausted)."""
     doc = services.catalogue.get(document_id)
     if not doc.status.final:
-        services.catalogue.commit(quarantine(doc, stage, f"{stage} failed: {error}"))
+        services.catalogue.commit(quarantine(doc, stage, f"{stage} failed: {error}"), after=doc.stage)
         anchor(services)
 
 
@@ -167,7 +171,13 @@ def _attempt(services: Services, stage: str, document_id: str) -> tuple[str | No
             raise  # the environment is wrong (a tool is missing): fix it and run again
         return None, err.message
     except Exception as err:  # a library's surprise must not lose the document: keep it, say why
-        log.exception("unexpected error in %s of %s", stage, document_id)
+        log.error(
+            "unexpected error in %s of %s: %r",
+            stage,
+            document_id,
+            err,
+            exc_info=log.isEnabledFor(logging.DEBUG),
+        )
         return None, f"unexpected {type(err).__name__}: {err}"
 
 

@@ -7,6 +7,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Protocol
 
+from dematflow.errors import ArchiveConflict
+
 
 def sha256_hex(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
@@ -37,7 +39,10 @@ class ObjectStore(Protocol):
 def put_once(store: ObjectStore, key: str, make: Callable[[], bytes]) -> StoredObject:
     """Store ``make()`` under ``key`` unless an earlier attempt already did: for outputs that differ
     from run to run (a seal's signing time), a retried job keeps the first one."""
-    if store.exists(key):
-        data = store.get(key)
-        return StoredObject(key, sha256_hex(data), len(data))
-    return store.put(key, make())
+    if not store.exists(key):
+        try:
+            return store.put(key, make())
+        except ArchiveConflict:
+            pass  # a concurrent attempt stored its output first: keep that one
+    data = store.get(key)
+    return StoredObject(key, sha256_hex(data), len(data))

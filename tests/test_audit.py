@@ -78,3 +78,15 @@ def test_rows_cut_from_the_end_are_caught_by_the_archived_anchors(archived: Serv
         conn.execute(update(journal_head).values(seq=prev.seq, hash=prev.hash))
     problems = verify(archived).problems
     assert any("rows were cut" in p.what for p in problems)
+
+
+def test_unreadable_rows_and_anchors_are_reported_not_crashed_on(archived: Services) -> None:
+    with archived.catalogue.engine.begin() as conn:
+        conn.execute(update(journal_table).where(journal_table.c.seq == 3).values(body="{not json"))
+    anchor = next(iter(archived.store.keys("journal/anchors/")))
+    path = archived.settings.archive_dir / anchor
+    os.chmod(path, 0o600)
+    path.write_bytes(b"garbage")
+    problems = verify(archived).problems
+    assert any(p.where == "journal seq 3" and "edited" in p.what for p in problems)
+    assert any(p.where == anchor and "unreadable" in p.what for p in problems)

@@ -99,3 +99,14 @@ def test_errors_are_one_line_not_a_traceback(data_dir: Path) -> None:
     result = dematflow(data_dir, "archive", "show", "0" * 32)
     assert result.returncode == 5
     assert "no document" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_folders_are_walked_even_below_a_hidden_parent(
+    tmp_path: Path, data_dir: Path, demo_set: list[Sample]
+) -> None:
+    inbox = tmp_path / ".spool" / "inbox"
+    inbox.mkdir(parents=True)
+    shutil.copy(sample(demo_set, "rib-").path, inbox / "rib.pdf")
+    (inbox / ".partial.pdf").write_bytes(b"%PDF-1.7 still being written")
+    result = dematflow(data_dir, "process", "--json", str(inbox))
+    assert [json.loads(x)["file"] for x in result.stdout.splitlines()] == [str(inbox / "rib.pdf")]

@@ -100,12 +100,35 @@ def test_every_stage_is_journalled_with_fingerprints(services: Services, demo_se
     assert report["status"] == doc.status.value
 
 
-CORRUPT = {
+def _dot_png() -> bytes:
+    from io import BytesIO
+
+    from PIL import Image
+
+    buf = BytesIO()
+    Image.new("L", (1, 1), 255).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def _no_pages_pdf() -> bytes:
+    from io import BytesIO
+
+    from pypdf import PdfWriter
+
+    buf = BytesIO()
+    PdfWriter().write(buf)
+    return buf.getvalue()
+
+
+MADE = {"dot.png": _dot_png, "no-pages.pdf": _no_pages_pdf}
+CORRUPT: dict[str, tuple[bytes | None, str]] = {
     "empty.pdf": (b"", "empty"),
     "random.bin": (bytes(range(256)) * 8, "unrecognised content"),
     "truncated.pdf": (b"%PDF-1.7\n1 0 obj\n<< /Type /Catalog /Pages 2 0 R", ""),
     "photo.png": (b"\x89PNG\r\n\x1a\n" + b"\x00" * 64, ""),
     "page.html": (b"<html><body>not an invoice</body></html>", "XML that is not"),
+    "dot.png": (None, "not a document page"),
+    "no-pages.pdf": (None, "no pages"),
     "bomb.xml": (
         b'<?xml version="1.0"?><!DOCTYPE l [<!ENTITY a "aaaaaaaaaa">'
         b'<!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;">]><Invoice xmlns="urn:oasis:names:'
@@ -118,6 +141,7 @@ CORRUPT = {
 @pytest.mark.parametrize("name", sorted(CORRUPT))
 def test_bad_input_is_quarantined_with_reason_and_original(services: Services, name: str) -> None:
     data, words = CORRUPT[name]
+    data = data if data is not None else MADE[name]()
     doc = process(services, filename=name, data=data).document
     assert doc.status is Status.QUARANTINED
     assert doc.reason and words in doc.reason

@@ -27,6 +27,7 @@ CII = (
         (UBL, FileKind.XML_UBL),
         (CII, FileKind.XML_CII),
         (b"<html><body>hello</body></html>", FileKind.XML_OTHER),
+        (b"\xff\xfe" + UBL.decode().encode("utf-16-le"), FileKind.XML_UBL),
         (b"PK\x03\x04 a zip", FileKind.UNKNOWN),
         (b"", FileKind.UNKNOWN),
     ],

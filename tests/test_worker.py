@@ -157,3 +157,28 @@ def test_dematflow_worker_command_processes_submitted_files(
     assert statuses == {i: "archived" for i in ids}, stderr[-2000:]
     redis_flush.flush_all()
     redis_flush.close()
+
+
+def test_a_transient_failure_is_retried_not_quarantined(
+    broker: RedisBroker, services: Services, demo_set: list[Sample], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Fault injection: the first seal attempt meets a broken connection, the retry succeeds.
+    real_seal, calls = STAGE_FUNCTIONS["seal"], []
+
+    def flaky(ctx: object, doc: object) -> object:
+        calls.append(1)
+        if len(calls) == 1:
+            raise ToolFailed("connection reset by the time-stamping authority")
+        return real_seal(ctx, doc)  # type: ignore[arg-type]
+
+    monkeypatch.setitem(STAGE_FUNCTIONS, "seal", flaky)
+    actors = Actors(broker, lambda: services, max_retries=3, min_backoff_ms=10)
+    s = sample(demo_set, "rib-")
+    receipt = actors.submit(filename=s.path.name, data=s.path.read_bytes())
+    worker = Worker(broker, worker_threads=1, worker_timeout=100)
+    worker.start()
+    try:
+        [doc] = wait_final(services, [receipt.document_id], timeout=120)
+    finally:
+        worker.stop()
+    assert len(calls) == 2 and doc.status is Status.ARCHIVED, doc.reason

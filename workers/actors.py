@@ -16,8 +16,8 @@ from pipeline.run import Receipt, advance, give_up, receive
 
 log = logging.getLogger(__name__)
 
-# Errors a retry cannot fix: the message fails at once and the document goes to quarantine.
-NOT_RETRYABLE = (ConfigError, ToolUnavailable, ArchiveConflict, NotFound)
+# Errors a retry cannot fix: the document goes to quarantine at once, with the error as the reason.
+NOT_RETRYABLE = (ConfigError, ToolUnavailable, ArchiveConflict)
 HOUR_MS = 3_600_000
 
 
@@ -33,9 +33,9 @@ class Actors:
         min_backoff_ms: int = 1_000,
     ) -> None:
         self.services = services
-        self.failed = dramatiq.actor(
-            broker=broker, actor_name="dematflow.failed", queue_name="dematflow", max_retries=0
-        )(self._failed)
+        self.exhausted = dramatiq.actor(
+            broker=broker, actor_name="dematflow.exhausted", queue_name="dematflow", max_retries=0
+        )(self._exhausted)
         self.steps: dict[str, Actor[[str], None]] = {
             stage: dramatiq.actor(
                 broker=broker,
@@ -45,13 +45,13 @@ class Actors:
                 min_backoff=min_backoff_ms,
                 max_backoff=60_000,
                 time_limit=HOUR_MS,
-                throws=NOT_RETRYABLE,
+                on_retry_exhausted="dematflow.exhausted",
             )(self._step_for(stage))
             for stage in STAGES
         }
 
     def send(self, stage: str, document_id: str) -> None:
-        self.steps[stage].send_with_options(args=(document_id,), on_failure=self.failed)
+        self.steps[stage].send(document_id)
 
     def submit(self, *, filename: str, data: bytes) -> Receipt:
         """Keep the bytes and open the record here; the workers do the rest from the id."""
@@ -62,16 +62,29 @@ class Actors:
 
     def _step_for(self, stage: str) -> Callable[[str], None]:
         def step(document_id: str) -> None:
-            following = advance(self.services(), stage, document_id)
+            try:
+                following = advance(self.services(), stage, document_id)
+            except NotFound:
+                log.error("dropping %s of unknown document %s", stage, document_id)
+                return
+            except NOT_RETRYABLE as err:  # a retry cannot help: quarantine now, with the reason
+                log.error("giving up %s of %s: %s", stage, document_id, err.message)
+                give_up(self.services(), document_id, stage, err.message)
+                return
             if following is not None:
                 self.send(following, document_id)
 
         step.__name__ = stage
         return step
 
-    def _failed(self, message: dict[str, Any], exception: dict[str, Any]) -> None:
-        """Retries are exhausted (or pointless): quarantine with the last error as the reason."""
+    def _exhausted(self, message: dict[str, Any], retries: dict[str, Any]) -> None:
+        """Every retry failed: quarantine with the last error as the reason."""
         stage = str(message["actor_name"]).removeprefix("dematflow.")
         document_id = str(message["args"][0])
-        log.error("giving up %s of %s: %s", stage, document_id, exception.get("message"))
-        give_up(self.services(), document_id, stage, str(exception.get("message")))
+        trace = str(message.get("options", {}).get("traceback", "")).strip().splitlines()
+        last = trace[-1] if trace else "unknown error"
+        reason = last.split(": ", 1)[1] if ": " in last else last  # "module.Error: message"
+        log.error(
+            "giving up %s of %s after %s retries: %s", stage, document_id, retries.get("retries"), reason
+        )
+        give_up(self.services(), document_id, stage, reason)

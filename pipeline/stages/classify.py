@@ -36,7 +36,11 @@ def classify(ctx: Context, doc: Document) -> StageResult:
     else:
         cap = _capture(ctx, doc)
         doc_type, score = classify_text(cap.text)
-        payload = {"source": cap.source.value, "pages": [asdict(p) for p in cap.pages]}
+        payload = {
+            "source": cap.source.value,
+            "tools": cap.tools,
+            "pages": [asdict(p) for p in cap.pages],
+        }
         tools = cap.tools
     key = f"captures/{doc.id}.json"
     obj = ctx.store.put(key, json.dumps(payload, sort_keys=True, ensure_ascii=False).encode())
@@ -100,4 +104,4 @@ def load_capture(raw: bytes) -> reader.Capture:
         )
         for p in d["pages"]
     )
-    return reader.Capture(source=Source(d["source"]), pages=pages, tools={})
+    return reader.Capture(source=Source(d["source"]), pages=pages, tools=d.get("tools", {}))

@@ -32,7 +32,7 @@ def extract(ctx: Context, doc: Document) -> StageResult:
         cap = load_capture(ctx.store.get(doc.objects["capture"].key))
         found, einvoice = extract_fields(cap.pages), {}
         review = fields_in_doubt(doc.doc_type, found, ctx.settings.review_threshold)
-        tools = {"dematflow-fields": "1"}
+        tools = {**versions("dematflow"), **cap.tools}  # the fields came from what these read
     event = Event(
         "extract",
         "extracted",

@@ -8,6 +8,7 @@ from extractors.sniff import FileKind, sniff
 from pipeline.context import Context, versions
 from pipeline.records import Document, Event, StageResult
 
+MIN_SIDE_PX = 50
 ACCEPTED = "PDF, TIFF, PNG, JPEG, or CII/UBL invoice XML"
 
 
@@ -24,6 +25,8 @@ def ingest(ctx: Context, doc: Document) -> StageResult:
     if kind is FileKind.XML_OTHER:
         raise UnsupportedInput(f"XML that is not a CII or UBL invoice (accepted: {ACCEPTED})")
     pages = _count_pages(ctx, kind, data)
+    if pages == 0:
+        raise EmptyInput("the PDF has no pages")
     if pages > limits.max_pages:
         raise OversizedInput(f"{pages} pages is over the limit of {limits.max_pages}")
     event = Event(
@@ -43,6 +46,9 @@ def _count_pages(ctx: Context, kind: FileKind, data: bytes) -> int:
     if kind is FileKind.PDF:
         return pdftext.pdf_page_count(data)
     if kind.is_image:
-        return len(images.load_images(data, max_pages=limits.max_pages, max_pixels=limits.max_pixels))
+        pages = images.load_images(data, max_pages=limits.max_pages, max_pixels=limits.max_pixels)
+        if any(min(page.shape[:2]) < MIN_SIDE_PX for page in pages):
+            raise UnsupportedInput(f"an image under {MIN_SIDE_PX} pixels a side is not a document page")
+        return len(pages)
     safexml.parse_xml(data, max_bytes=limits.max_bytes)
     return 1
