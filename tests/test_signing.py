@@ -182,7 +182,8 @@ def test_tampering_after_seal_is_seen_by_pdfsig(creds: SealCredentials, plain_pd
 
 
 def test_encrypted_pdf_is_refused(creds: SealCredentials, plain_pdf: bytes) -> None:
-    pypdf = pytest.importorskip("pypdf")
+    import pypdf
+
     writer = pypdf.PdfWriter(clone_from=io.BytesIO(plain_pdf))
     writer.encrypt(user_password="secret", owner_password="owner", algorithm="AES-128")
     buf = io.BytesIO()

@@ -45,6 +45,16 @@ def wait_final(services: Services, ids: list[str], timeout: float = 240) -> list
     raise AssertionError(f"not final after {timeout}s: {[(d.id, d.stage) for d in docs]}")
 
 
+def through_worker(broker: RedisBroker, services: Services, ids: list[str], timeout: float = 240) -> list:  # type: ignore[type-arg]
+    """Run a real dramatiq worker until every document is final."""
+    worker = Worker(broker, worker_threads=1, worker_timeout=100)
+    worker.start()
+    try:
+        return wait_final(services, ids, timeout)
+    finally:
+        worker.stop()
+
+
 def test_documents_go_through_a_real_worker(
     broker: RedisBroker, services: Services, demo_set: list[Sample]
 ) -> None:
@@ -106,12 +116,7 @@ def test_exhausted_retries_quarantine_the_document(
     actors = Actors(broker, lambda: services, max_retries=2, min_backoff_ms=10)
     s = sample(demo_set, "rib-")
     receipt = actors.submit(filename=s.path.name, data=s.path.read_bytes())
-    worker = Worker(broker, worker_threads=1, worker_timeout=100)
-    worker.start()
-    try:
-        [doc] = wait_final(services, [receipt.document_id], timeout=120)
-    finally:
-        worker.stop()
+    [doc] = through_worker(broker, services, [receipt.document_id], timeout=120)
     assert doc.status is Status.QUARANTINED
     assert doc.reason == "seal failed: time-stamping authority unreachable"
     assert services.store.get(doc.objects["original"].key) == s.path.read_bytes()
@@ -175,10 +180,5 @@ def test_a_transient_failure_is_retried_not_quarantined(
     actors = Actors(broker, lambda: services, max_retries=3, min_backoff_ms=10)
     s = sample(demo_set, "rib-")
     receipt = actors.submit(filename=s.path.name, data=s.path.read_bytes())
-    worker = Worker(broker, worker_threads=1, worker_timeout=100)
-    worker.start()
-    try:
-        [doc] = wait_final(services, [receipt.document_id], timeout=120)
-    finally:
-        worker.stop()
+    [doc] = through_worker(broker, services, [receipt.document_id], timeout=120)
     assert len(calls) == 2 and doc.status is Status.ARCHIVED, doc.reason
