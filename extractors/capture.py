@@ -48,7 +48,7 @@ def _version(dist: str) -> str:
 
 
 def _ocr_tools() -> dict[str, str]:
-    return {"tesseract": tesseract.probe(), "opencv": _version("opencv-python-headless")}
+    return {"tesseract": tesseract.version(), "opencv": _version("opencv-python-headless")}
 
 
 def _has_text(page: PageText) -> bool:

@@ -34,6 +34,31 @@ def _to_array(frame: Image.Image) -> np.ndarray:
     return np.asarray(frame, dtype=np.uint8).copy()
 
 
+def image_sizes(data: bytes, *, max_pages: int, max_pixels: int) -> list[tuple[int, int]]:
+    """Width and height of every page/frame, read from the headers only (no pixel is decoded),
+    so that ingest can enforce the limits of a huge multi-page TIFF cheaply."""
+    if not data:
+        raise CorruptInput("empty image")
+    sizes: list[tuple[int, int]] = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        img = _open(data)
+        with img:
+            n = int(getattr(img, "n_frames", 1))
+            if n > max_pages:
+                raise OversizedInput(f"{n} pages, limit {max_pages}")
+            for index in range(n):
+                try:
+                    img.seek(index)
+                except _DECODE_ERRORS as exc:
+                    raise CorruptInput(f"undecodable image (page {index + 1}): {exc}") from exc
+                w, h = img.size
+                if w * h > max_pixels:
+                    raise OversizedInput(f"page {index + 1}: {w}x{h} px, limit {max_pixels}")
+                sizes.append((w, h))
+    return sizes
+
+
 def load_images(data: bytes, *, max_pages: int, max_pixels: int) -> list[np.ndarray]:
     """Decode every page/frame as a uint8 array (L or RGB); EXIF orientation applied.
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import logging
 import os
@@ -57,6 +58,12 @@ def probe() -> str:
             "(apt-get install tesseract-ocr-fra tesseract-ocr-eng)"
         )
     return version
+
+
+@functools.cache
+def version() -> str:
+    """The probed version, asked once per process (journal events name it for every page)."""
+    return probe()
 
 
 def _png_bytes(image: np.ndarray) -> bytes:

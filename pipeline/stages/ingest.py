@@ -46,8 +46,8 @@ def _count_pages(ctx: Context, kind: FileKind, data: bytes) -> int:
     if kind is FileKind.PDF:
         return pdftext.pdf_page_count(data)
     if kind.is_image:
-        pages = images.load_images(data, max_pages=limits.max_pages, max_pixels=limits.max_pixels)
-        if any(min(page.shape[:2]) < MIN_SIDE_PX for page in pages):
+        pages = images.image_sizes(data, max_pages=limits.max_pages, max_pixels=limits.max_pixels)
+        if any(min(size) < MIN_SIDE_PX for size in pages):
             raise UnsupportedInput(f"an image under {MIN_SIDE_PX} pixels a side is not a document page")
         return len(pages)
     safexml.parse_xml(data, max_bytes=limits.max_bytes)
