@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from sqlalchemy import Connection, Engine, exc, func, select
 
 from dematflow.errors import NotFound, StorageUnavailable
+from extractors.identifiers import compact, vat_siren
 from pipeline import journal
 from pipeline.db import documents, make_engine, objects
 from pipeline.records import Document, Event, StageResult, Status, utcnow
@@ -21,6 +22,26 @@ class ObjectRow:
     document_id: str
     role: str
     obj: StoredObject
+
+
+@dataclass(frozen=True)
+class Duplicate:
+    document_id: str
+    received_at: str
+    criterion: str
+
+
+def seller_key(fields: dict[str, str]) -> str | None:
+    """One key per seller: the SIREN (from BT-30 or a French BT-31), else BT-31, else BT-27."""
+    legal = "".join(ch for ch in fields.get("BT-30", "") if ch.isdigit())
+    if len(legal) in (9, 14):
+        return f"siren:{legal[:9]}"
+    vat = fields.get("BT-31")
+    if vat:
+        siren = vat_siren(vat)
+        return f"siren:{siren}" if siren else f"vat:{compact(vat)}"
+    name = " ".join(fields.get("BT-27", "").lower().split())
+    return f"name:{name}" if name else None
 
 
 class Catalogue:
@@ -93,6 +114,31 @@ class Catalogue:
             rows = conn.execute(query.limit(limit).offset(offset)).all()
         return [Document.from_json(json.loads(r.record)) for r in rows]
 
+    def earlier_duplicates(self, doc: Document) -> tuple[Duplicate, ...]:
+        """Invoices received before ``doc`` from the same seller on the same date with the same
+        number (BT-1), or failing that the same total (BT-112); quarantined ones do not count."""
+        seller, date = seller_key(doc.fields), doc.fields.get("BT-2")
+        if seller is None or date is None:
+            return ()
+        query = select(
+            documents.c.id, documents.c.received_at, documents.c.invoice_number, documents.c.total
+        ).where(
+            documents.c.seller_key == seller,
+            documents.c.issue_date == date,
+            documents.c.id != doc.id,
+            documents.c.received_at <= doc.received_at,
+            documents.c.status != Status.QUARANTINED.value,
+        )
+        with self.engine.connect() as conn:
+            rows = conn.execute(query.order_by(documents.c.received_at)).all()
+        found = []
+        for r in rows:
+            if doc.fields.get("BT-1") and r.invoice_number == doc.fields["BT-1"]:
+                found.append(Duplicate(r.id, r.received_at, "same seller, invoice number and date"))
+            elif doc.fields.get("BT-112") and r.total == doc.fields["BT-112"]:
+                found.append(Duplicate(r.id, r.received_at, "same seller, total and date"))
+        return tuple(found)
+
     def count(self) -> dict[str, int]:
         with self.engine.connect() as conn:
             rows = conn.execute(select(documents.c.status, func.count()).group_by(documents.c.status)).all()
@@ -125,6 +171,10 @@ class Catalogue:
             "doc_type": doc.doc_type.value if doc.doc_type else None,
             "reason": doc.reason,
             "record": json.dumps(doc.to_json(), ensure_ascii=False),
+            "seller_key": seller_key(doc.fields),
+            "invoice_number": doc.fields.get("BT-1"),
+            "issue_date": doc.fields.get("BT-2"),
+            "total": doc.fields.get("BT-112"),
         }
 
     @staticmethod

@@ -5,13 +5,21 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 from importlib import metadata
+from typing import Protocol
 
 from extractors.capture import OcrOptions
-from pipeline.catalogue import Catalogue
+from pipeline.catalogue import Catalogue, Duplicate
+from pipeline.records import Document
 from pipeline.settings import Settings
 from signing.credentials import SealCredentials, ensure_dev_credentials, load_credentials
 from storage.base import ObjectStore
 from storage.filesystem import FilesystemStore
+
+
+class DuplicateIndex(Protocol):
+    """What the validate stage may ask of the catalogue (reads only)."""
+
+    def earlier_duplicates(self, doc: Document) -> tuple[Duplicate, ...]: ...
 
 
 @dataclass(frozen=True)
@@ -21,6 +29,7 @@ class Context:
     settings: Settings
     store: ObjectStore
     credentials: SealCredentials | None = None  # None: a dry run that does not seal
+    index: DuplicateIndex | None = None  # read-only look-up of earlier invoices; None: not checked
 
     @property
     def ocr(self) -> OcrOptions:
@@ -56,8 +65,9 @@ def open_services(settings: Settings, *, store: ObjectStore | None = None) -> Se
         credentials = load_credentials(settings.seal_key, settings.seal_cert, settings.seal_chain)
     else:
         credentials = ensure_dev_credentials(settings.keys_dir)
-    context = Context(settings, store or FilesystemStore(settings.archive_dir), credentials)
-    return Services(context, Catalogue.open(settings.database_url))
+    catalogue = Catalogue.open(settings.database_url)
+    context = Context(settings, store or FilesystemStore(settings.archive_dir), credentials, catalogue)
+    return Services(context, catalogue)
 
 
 @functools.cache

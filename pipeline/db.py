@@ -8,6 +8,7 @@ from sqlalchemy import (
     BigInteger,
     Column,
     Engine,
+    Index,
     Integer,
     MetaData,
     String,
@@ -35,6 +36,12 @@ documents = Table(
     Column("doc_type", String(30)),
     Column("reason", Text),
     Column("record", Text, nullable=False),  # the whole Document as JSON
+    # What duplicate detection compares (EN 16931: seller, BT-1, BT-2, BT-112), indexed.
+    Column("seller_key", String(200)),
+    Column("invoice_number", String(200)),
+    Column("issue_date", String(10)),
+    Column("total", String(40)),
+    Index("ix_documents_duplicates", "seller_key", "issue_date"),
 )
 
 objects = Table(

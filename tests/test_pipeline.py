@@ -171,3 +171,21 @@ def test_limits_quarantine_oversized_input(services: Services, demo_set: list[Sa
     tight = Services(replace(services.context, settings=small), services.catalogue)
     doc = run(tight, sample(demo_set, "facture-FA"))
     assert doc.status is Status.QUARANTINED and doc.reason and "limit" in doc.reason
+
+
+def test_the_same_invoice_sent_twice_is_flagged_as_a_duplicate(services: Services) -> None:
+    import time
+
+    from cli.samples import demo_invoices, facturx_pdf
+
+    inv = demo_invoices()[0]
+    first_pdf = facturx_pdf(inv)
+    time.sleep(1.1)  # factur-x stamps the XMP with the time: other bytes, same invoice
+    second_pdf = facturx_pdf(inv)
+    assert first_pdf != second_pdf
+    first = process(services, filename="a.pdf", data=first_pdf).document
+    second = process(services, filename="b.pdf", data=second_pdf).document
+    assert first.status is Status.ARCHIVED and "duplicates" in first.checked
+    dup = [f for f in second.findings if f.rule == "DUPLICATE"]
+    assert second.status is Status.REJECTED and len(dup) == 1
+    assert first.id in dup[0].message and "invoice number" in dup[0].message
