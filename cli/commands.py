@@ -13,8 +13,9 @@ from rich.table import Table
 
 from cli.app import app, door, emit, err, out, services_of, settings_of
 from cli.render import outcome_json, outcomes_table
-from dematflow.errors import DematflowError, InputError
+from dematflow.errors import DematflowError, InputError, UnsupportedInput
 from pipeline.context import Services
+from pipeline.convert import CAPTURED, convert, convertible, facturx_from, printable_pdf
 from pipeline.inspect import read_document
 from pipeline.records import STAGES, Document, Status
 from pipeline.run import process as run_process
@@ -40,10 +41,12 @@ def process_files(
     files: list[Path],
     *,
     quiet: bool = False,
+    facturx: bool = False,
     on_done: Callable[[Path, Document, bool], None] | None = None,
 ) -> list[tuple[Path, Document, bool]]:
     """Run every file through the pipeline in this process, with one progress bar for all stages;
-    ``on_done`` hears of each document as soon as it is finished."""
+    ``on_done`` hears of each document as soon as it is finished. With ``facturx``, captured
+    invoices also get a Factur-X rendition archived beside the original."""
     results = []
     columns = (
         TextColumn("{task.description}"),
@@ -62,9 +65,15 @@ def process_files(
             data = path.read_bytes()
             outcome = run_process(services, filename=path.name, data=data, on_stage=step)
             progress.update(task, completed=start + len(STAGES))
-            results.append((path, outcome.document, outcome.duplicate))
+            doc = outcome.document
+            if facturx and convertible(doc):
+                try:
+                    doc = convert(services, doc.id)
+                except InputError as exc:
+                    err.print(f"[yellow]{path.name}: no Factur-X made: {exc.message}[/]")
+            results.append((path, doc, outcome.duplicate))
             if on_done is not None:
-                on_done(path, outcome.document, outcome.duplicate)
+                on_done(path, doc, outcome.duplicate)
     return results
 
 
@@ -74,6 +83,9 @@ def process(
     ctx: typer.Context,
     paths: list[Path] = typer.Argument(..., exists=True),
     as_json: bool = typer.Option(False, "--json", help="One JSON object per document."),
+    facturx: bool = typer.Option(
+        False, "--facturx", help="Also archive a Factur-X made from each captured invoice."
+    ),
 ) -> None:
     """Process files and folders in this process (embedded mode) and archive them."""
     services = services_of(ctx)
@@ -82,10 +94,11 @@ def process(
             services,
             list(collect(paths)),
             quiet=True,
+            facturx=facturx,
             on_done=lambda p, d, dup: emit(outcome_json(p, d, duplicate=dup)),
         )
         return
-    results = process_files(services, list(collect(paths)))
+    results = process_files(services, list(collect(paths)), facturx=facturx)
     out.print(outcomes_table([(p.name, d, dup) for p, d, dup in results], "Processed"))
     counts: dict[str, int] = {}
     for _, doc, _ in results:
@@ -155,11 +168,16 @@ def validate(
     ctx: typer.Context,
     file: Path = typer.Argument(..., exists=True, dir_okay=False),
     as_json: bool = typer.Option(False, "--json"),
+    french_rules: bool = typer.Option(
+        None,
+        "--french-rules/--no-french-rules",
+        help="French CTC rules (BR-FR); default: when the seller or the buyer is French.",
+    ),
 ) -> None:
     """Validate an e-invoice (Factur-X/ZUGFeRD PDF, CII or UBL XML). Exit 0 valid, 1 invalid,
     2 not readable as an invoice."""
     try:
-        answer = validate_document(file.read_bytes()).to_json()
+        answer = validate_document(file.read_bytes(), french_rules=french_rules).to_json()
         code = 0 if answer["valid"] else 1
     except InputError as exc:
         answer = {
@@ -183,6 +201,28 @@ def validate(
         for f in answer["findings"]:
             out.print(f"  [yellow]{f['rule']}[/] {f['severity']}: {f['message']}")
     raise typer.Exit(code)
+
+
+@app.command("facturx")
+@door
+def facturx_cmd(
+    ctx: typer.Context,
+    file: Path = typer.Argument(..., exists=True, dir_okay=False),
+    out_file: Path = typer.Option(..., "--out", help="Where to write the Factur-X PDF."),
+) -> None:
+    """Turn an invoice captured from a scan or a plain PDF into a Factur-X PDF/A-3 (EN 16931,
+    BASIC WL or MINIMUM: the richest the captured fields allow), validated before it is written."""
+    data = file.read_bytes()
+    doc = read_document(settings_of(ctx), filename=file.name, data=data)
+    if doc.status is Status.QUARANTINED:
+        raise UnsupportedInput(doc.reason or "unreadable")
+    if doc.source not in CAPTURED:
+        raise UnsupportedInput(f"{file.name} is already an e-invoice ({doc.source})")
+    conversion = facturx_from(doc.fields, printable_pdf(doc.kind, data))
+    out_file.write_bytes(conversion.pdf)
+    out.print(
+        f"wrote {out_file}: Factur-X {conversion.profile}, valid ({', '.join(conversion.report.checked)})"
+    )
 
 
 @app.command()

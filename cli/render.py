@@ -24,6 +24,8 @@ def outcome_json(path: Path, doc: Document, *, duplicate: bool) -> dict[str, Any
         line["reason"] = doc.reason or f"stopped at {doc.stage}"
     if duplicate:
         line["duplicate_of"] = doc.id
+    if "facturx" in doc.objects:
+        line["facturx"] = doc.objects["facturx"].key
     return line
 
 

@@ -11,8 +11,12 @@ from lxml import etree
 from stdnum import iban as _iban
 from stdnum import luhn
 
+from builders.cii import EN16931, GUIDELINES, build_cii
+from builders.cii import date102 as _date102
+from builders.cii import element as _el
+
 CENT = Decimal("0.01")
-GUIDELINE_EN16931 = "urn:cen.eu:en16931:2017"
+GUIDELINE_EN16931 = GUIDELINES[EN16931]
 
 
 def _money(value: Decimal) -> Decimal:
@@ -232,25 +236,6 @@ def demo_invoices(*, seed: int = 7) -> tuple[InvoiceData, InvoiceData, InvoiceDa
 
 # --- EN 16931 CII XML ----------------------------------------------------------------------------
 
-NS = {
-    "rsm": "urn:un:unece:uncefact:data:standard:CrossIndustryInvoice:100",
-    "ram": "urn:un:unece:uncefact:data:standard:ReusableAggregateBusinessInformationEntity:100",
-    "udt": "urn:un:unece:uncefact:data:standard:UnqualifiedDataType:100",
-    "qdt": "urn:un:unece:uncefact:data:standard:QualifiedDataType:100",
-}
-
-
-def _el(parent: etree._Element, tag: str, text: str | None = None, **attrib: str) -> etree._Element:
-    prefix, name = tag.split(":")
-    el = etree.SubElement(parent, f"{{{NS[prefix]}}}{name}", attrib)
-    if text is not None:
-        el.text = text
-    return el
-
-
-def _date102(parent: etree._Element, tag: str, value: date) -> None:
-    _el(_el(parent, tag), "udt:DateTimeString", value.strftime("%Y%m%d"), format="102")
-
 
 def _party(parent: etree._Element, tag: str, party: Party) -> None:
     el = _el(parent, tag)
@@ -309,21 +294,28 @@ def _settlement(parent: etree._Element, inv: InvoiceData) -> None:
     _el(totals, "ram:DuePayableAmount", f"{inv.grand_total:.2f}")
 
 
+# The French CTC rules (BR-FR) ask for legal notes, a billing mode and electronic addresses.
+LEGAL_NOTES = {
+    "PMT": "Indemnité forfaitaire pour frais de recouvrement en cas de retard de paiement : 40 €.",
+    "PMD": "Pénalités de retard : trois fois le taux d'intérêt légal.",
+    "AAB": "Pas d'escompte pour paiement anticipé.",
+}
+
+
 def cii_xml(inv: InvoiceData) -> bytes:
-    """The invoice as an EN 16931 profile CrossIndustryInvoice (Factur-X 1.09 EN 16931 XSD)."""
-    root = etree.Element(f"{{{NS['rsm']}}}CrossIndustryInvoice", nsmap=NS)
-    context = _el(root, "rsm:ExchangedDocumentContext")
-    _el(_el(context, "ram:GuidelineSpecifiedDocumentContextParameter"), "ram:ID", GUIDELINE_EN16931)
-    document = _el(root, "rsm:ExchangedDocument")
-    _el(document, "ram:ID", inv.number)
-    _el(document, "ram:TypeCode", inv.type_code)
-    _date102(document, "ram:IssueDateTime", inv.issue_date)
-    transaction = _el(root, "rsm:SupplyChainTradeTransaction")
-    for number, line in enumerate(inv.lines, start=1):
-        _line_item(transaction, number, line)
-    agreement = _el(transaction, "ram:ApplicableHeaderTradeAgreement")
-    _party(agreement, "ram:SellerTradeParty", inv.seller)
-    _party(agreement, "ram:BuyerTradeParty", inv.buyer)
-    _el(transaction, "ram:ApplicableHeaderTradeDelivery")
-    _settlement(transaction, inv)
-    return bytes(etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True))
+    """The invoice as an EN 16931 CrossIndustryInvoice that passes EN 16931 and BR-FR, built by the
+    same builder that turns captured invoices into Factur-X."""
+    fields = inv.expected_fields()
+    fields |= {
+        "BT-23": "B1",  # billing mode: goods
+        "BT-34": fields["BT-30"][:9], "BT-34-1": "0225",  # electronic addresses by SIREN
+        "BT-49": (inv.buyer.siret or "")[:9], "BT-49-1": "0225",
+    }  # fmt: skip
+    lines = [
+        {"BT-153": li.description, "BT-129": str(li.quantity), "BT-146": str(li.unit_price),
+         "BT-152": str(li.vat_rate), "BT-130": li.unit}
+        for li in inv.lines
+    ]  # fmt: skip
+    built = build_cii(fields, lines=lines, notes=LEGAL_NOTES)
+    assert built.profile == "EN16931", built.missing_for_en16931
+    return built.xml

@@ -161,6 +161,7 @@ def _cii_like(doc: str, ctx: str, tx: str, agr: str, stl: str, sums: str, line_s
             "BT-31": (f"{seller}/SpecifiedTaxRegistration/ID[@schemeID='VA']",),
             "BT-40": (f"{seller}/PostalTradeAddress/CountryID",),
             "BT-44": (f"{buyer}/Name",),
+            "BT-55": (f"{buyer}/PostalTradeAddress/CountryID",),
             "BT-84": (
                 f"{tx}/{stl}/SpecifiedTradeSettlementPaymentMeans/PayeePartyCreditorFinancialAccount/IBANID",
             ),
@@ -214,6 +215,7 @@ _UBL = _Paths(
         "BT-30": (f"{_SELLER}/PartyLegalEntity/CompanyID",),
         "BT-40": (f"{_SELLER}/PostalAddress/Country/IdentificationCode",),
         "BT-44": (f"{_BUYER}/PartyLegalEntity/RegistrationName",),
+        "BT-55": (f"{_BUYER}/PostalAddress/Country/IdentificationCode",),
         "BT-84": ("PaymentMeans/PayeeFinancialAccount/ID",),
         "BT-106": (f"{_TOTAL}/LineExtensionAmount",),
         "BT-109": (f"{_TOTAL}/TaxExclusiveAmount",),

@@ -36,7 +36,13 @@ class EmbeddedXml:
 def find_embedded_xml(pdf: bytes) -> EmbeddedXml | None:
     """The invoice XML attached to ``pdf``, or None for a PDF without one."""
     reader = _open(pdf)
-    found = _via_facturx_library(pdf) or _via_attachments(reader)
+    # When several invoice XMLs are attached, the one the XMP names (fx:DocumentFileName) is it.
+    named = _xmp_value(reader, "DocumentFileName")
+    found = (
+        (_via_attachments(reader, (named.lower(),)) if named else None)
+        or _via_facturx_library(pdf)
+        or _via_attachments(reader, INVOICE_FILENAMES)
+    )
     if found is not None:
         log.info("embedded XML %s found (%d bytes)", found.filename, len(found.xml))
     return found
@@ -44,7 +50,12 @@ def find_embedded_xml(pdf: bytes) -> EmbeddedXml | None:
 
 def xmp_profile(pdf: bytes) -> str | None:
     """The ``fx:ConformanceLevel`` declared in the PDF's XMP (e.g. ``"EN 16931"``), or None."""
-    reader = _open(pdf)
+    level = _xmp_value(_open(pdf), "ConformanceLevel")
+    return level.upper() if level else None
+
+
+def _xmp_value(reader: PdfReader, localname: str) -> str | None:
+    """One property of the document's XMP (element or attribute form), or None."""
     try:
         meta = reader.root_object.get("/Metadata")
         raw = meta.get_object().get_data() if meta is not None else None
@@ -58,18 +69,14 @@ def xmp_profile(pdf: bytes) -> str | None:
     except DematflowError as exc:
         log.info("XMP metadata not parseable: %s", exc.message)
         return None
-    return _conformance_level(root)
-
-
-def _conformance_level(root: etree._Element) -> str | None:
     for el in root.iter():
         for name, value in el.attrib.items():
-            if etree.QName(name).localname == "ConformanceLevel" and value.strip():
-                return value.strip().upper()
-        if not isinstance(el.tag, str) or etree.QName(el).localname != "ConformanceLevel":
+            if etree.QName(name).localname == localname and value.strip():
+                return value.strip()
+        if not isinstance(el.tag, str) or etree.QName(el).localname != localname:
             continue
         if el.text and el.text.strip():
-            return el.text.strip().upper()
+            return el.text.strip()
     return None
 
 
@@ -100,9 +107,9 @@ def _via_facturx_library(pdf: bytes) -> EmbeddedXml | None:
     return EmbeddedXml(filename=str(name), xml=bytes(xml))
 
 
-def _via_attachments(reader: PdfReader) -> EmbeddedXml | None:
+def _via_attachments(reader: PdfReader, wanted_names: tuple[str, ...]) -> EmbeddedXml | None:
     candidates = {name.lower(): (name, data) for name, data in _attachments(reader)}
-    for wanted in INVOICE_FILENAMES:
+    for wanted in wanted_names:
         if wanted in candidates:
             name, data = candidates[wanted]
             return EmbeddedXml(filename=name, xml=data)

@@ -89,6 +89,15 @@ class Catalogue:
             self._save_objects(conn, doc)
             return journal.append(conn, result.event)
 
+    def amend(self, result: StageResult) -> journal.Entry:
+        """Add to a document that reached its final status (a later rendition); the status and
+        everything already archived stay as they are."""
+        doc = result.document
+        with self._begin() as conn:
+            conn.execute(documents.update().where(documents.c.id == doc.id).values(self._row(doc)))
+            self._save_objects(conn, doc)
+            return journal.append(conn, result.event)
+
     def record(self, ev: Event) -> journal.Entry:
         """Journal an event that changes no document (a duplicate receipt, an anchor)."""
         with self._begin() as conn:

@@ -110,3 +110,30 @@ def test_folders_are_walked_even_below_a_hidden_parent(
     (inbox / ".partial.pdf").write_bytes(b"%PDF-1.7 still being written")
     result = dematflow(data_dir, "process", "--json", str(inbox))
     assert [json.loads(x)["file"] for x in result.stdout.splitlines()] == [str(inbox / "rib.pdf")]
+
+
+def test_paper_invoice_to_facturx(data_dir: Path, tmp_path: Path, demo_set: list[Sample]) -> None:
+    s = sample(demo_set, "facture-FA")
+    out = tmp_path / "facturx.pdf"
+    made = dematflow(data_dir, "facturx", str(s.path), "--out", str(out))
+    assert made.returncode == 0, made.stderr
+    assert "BASIC WL" in made.stdout
+    check = dematflow(data_dir, "validate", str(out), "--json", "--no-french-rules")
+    answer = json.loads(check.stdout)
+    assert check.returncode == 0 and answer["valid"] and answer["profile"] == "BASIC WL", answer
+    assert "schematron:factur-x-basicwl" in answer["checked"] or any(
+        c.startswith("schematron:") for c in answer["checked"]
+    )
+
+
+def test_process_facturx_option_archives_a_linked_rendition(data_dir: Path, demo_set: list[Sample]) -> None:
+    s = sample(demo_set, "facture-FA")
+    result = dematflow(data_dir, "process", "--json", "--facturx", str(s.path))
+    line = json.loads(result.stdout)
+    assert line["status"] == "archived" and line["facturx"].startswith("facturx/"), result.stderr
+    out = data_dir / "fx.pdf"
+    got = dematflow(data_dir, "archive", "get", line["document_id"], "--role", "facturx", "--out", str(out))
+    assert got.returncode == 0 and out.read_bytes().startswith(b"%PDF")
+    log = dematflow(data_dir, "audit", "log", "--json", "--document", line["document_id"])
+    assert any(json.loads(x)["action"] == "facturx" for x in log.stdout.splitlines())
+    assert dematflow(data_dir, "audit", "verify").returncode == 0

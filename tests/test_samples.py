@@ -111,7 +111,8 @@ def test_facturx_xml_is_embedded_and_valid(demo: tuple[list[Sample], float]) -> 
     assert one("//ram:GuidelineSpecifiedDocumentContextParameter/ram:ID") == ("urn:cen.eu:en16931:2017")
     assert one("/*/*[local-name()='ExchangedDocument']/ram:ID") == f["BT-1"]
     assert one("//ram:SellerTradeParty/ram:SpecifiedTaxRegistration/ram:ID") == f["BT-31"]
-    assert one("//ram:SellerTradeParty/ram:SpecifiedLegalOrganization/ram:ID") == f["BT-30"]
+    # BR-FR-10: the legal registration is the SIREN (scheme 0002); the SIRET is in BT-30 of the PDF
+    assert one("//ram:SellerTradeParty/ram:SpecifiedLegalOrganization/ram:ID") == f["BT-30"][:9]
     assert one("//ram:IBANID") == f["BT-84"]
     assert one("//ram:GrandTotalAmount") == f["BT-112"]
     assert one("//ram:DuePayableAmount") == f["BT-115"]

@@ -61,10 +61,9 @@ def verdict(doc: Document) -> tuple[Status, str | None]:
         if doc.not_checked:
             return Status.NEEDS_REVIEW, f"not validated: {', '.join(doc.not_checked)} could not run"
         return Status.ARCHIVED, None
-    if doc.doc_type in INVOICES:
-        doubts = [*doc.review, *blocking]
-        if doubts:
-            return Status.NEEDS_REVIEW, f"check: {', '.join(doubts)}"
+    doubts = [*doc.review, *blocking] if doc.doc_type in INVOICES else blocking
+    if doubts:
+        return Status.NEEDS_REVIEW, f"check: {', '.join(doubts)}"
     return Status.ARCHIVED, None
 
 

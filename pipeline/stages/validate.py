@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import dataclasses
 
+from extractors.pdfinspect import inspect_pdf
 from extractors.sniff import FileKind
 from pipeline.context import Context, versions
 from pipeline.records import Document, Event, StageResult
 from pipeline.stages.classify import invoice_xml
 from pipeline.stages.extract import INVOICES
 from validators.chain import validate_document, validate_fields, validate_xml
+from validators.pdfchecks import check_active_content
 from validators.report import Finding, Report, Severity
 
 
@@ -24,6 +26,13 @@ def validate(ctx: Context, doc: Document) -> StageResult:
         report = validate_fields(doc.fields)
     else:
         report = Report(checked=())  # a supporting document: nothing to check against
+    if xml is None and doc.kind is FileKind.PDF:  # scripts or launch actions in any kept PDF
+        original = ctx.store.get(doc.objects["original"].key)
+        report = dataclasses.replace(
+            report,
+            checked=(*report.checked, "pdf-active-content"),
+            findings=(*report.findings, *check_active_content(inspect_pdf(original))),
+        )
     report = with_duplicates(ctx, doc, report)
     event = Event(
         "validate",
