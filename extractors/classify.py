@@ -18,6 +18,8 @@ _KEYWORDS: dict[DocType, tuple[tuple[str, float], ...]] = {
         (r"net\s+a\s+payer", 1.5), (r"tva", 0.5), (r"amount\s+due|total\s+due", 1.5),
         (r"date\s+d'?\s*echeance|due\s+date", 1.0), (r"conditions\s+de\s+paiement", 0.5),
         (r"penalites?\s+de\s+retard|indemnite\s+forfaitaire", 1.0),
+        (r"designation|quantite|\bqte\b|prix\s+unitaire|unit\s+price|\bqty\b", 0.75),
+        (r"bon\s+de\s+commande|purchase\s+order|\bsiret\b", 0.5),
     ),
     DocType.CREDIT_NOTE: (
         (r"(?m)^\s*avoir\b|facture\s+d'avoir|avoir\s+n\s?[°o]", 4.0), (r"credit\s+note", 4.0),
@@ -32,21 +34,36 @@ _KEYWORDS: dict[DocType, tuple[tuple[str, float], ...]] = {
         (r"justificatif\s+de\s+domicile", 5.0), (r"attestation\s+de\s+domicile", 5.0),
         (r"attestation\s+d'hebergement|proof\s+of\s+address", 4.0),
         (r"certifie\s+que\s+.{0,60}\s+(?:reside|demeure|habite)", 2.0), (r"domicilie", 0.5),
+        (r"quittance\s+de\s+loyer", 5.0), (r"attestation\s+d'assurance\s+habitation", 4.0),
     ),
     DocType.IDENTITY_DOCUMENT: (
         (r"carte\s+nationale\s+d'identite", 6.0), (r"passeport|passport", 5.0),
         (r"titre\s+de\s+sejour|residence\s+permit", 5.0), (r"republique\s+francaise", 1.0),
         (r"nationalite|nationality", 1.5), (r"date\s+de\s+naissance|date\s+of\s+birth", 1.5),
         (r"lieu\s+de\s+naissance|place\s+of\s+birth", 1.0), (r"<<<", 2.0),
+        (r"(?m)^[a-z0-9<]{20,}<<[a-z0-9<]*$", 3.0), (r"permis\s+de\s+conduire|driving\s+licen[cs]e", 5.0),
+        (r"\bsexe\b|\bprenoms?\b|nom\s+d'usage|valable\s+jusqu|date\s+d'expiration", 1.0),
     ),
     DocType.TAX_NOTICE: (
         (r"avis\s+d'impot", 6.0), (r"avis\s+de\s+taxe\s+fonciere", 6.0),
         (r"impot\s+sur\s+le\s+revenu", 4.0), (r"taxe\s+d'habitation", 4.0),
         (r"revenu\s+fiscal\s+de\s+reference", 3.0), (r"direction\s+generale\s+des\s+finances", 1.5),
-        (r"numero\s+fiscal|nombre\s+de\s+parts", 1.5),
+        (r"numero\s+fiscal|nombre\s+de\s+parts", 1.5), (r"avis\s+d'imposition", 6.0),
+        (r"impots\.gouv|finances\s+publiques|prelevement\s+a\s+la\s+source", 1.5),
+        (r"avis\s+de\s+situation\s+declarative|contribution\s+a\s+l'audiovisuel", 4.0),
     ),
 }  # fmt: skip
 MIN_SCORE = 2.0
+# A utility bill (electricity, gas, water, telephone) or a rent receipt addressed to a private person
+# is what people hand in as a proof of address; the same bill addressed to an organisation is an
+# invoice to pay. Personal addressee: a civility (M., Mme, Monsieur, Madame) and no company form.
+_UTILITY = re.compile(
+    r"facture\s+d'(?:electricite|energie|eau|gaz)|(?:electricite|gaz\s+naturel)\s+et\s+gaz|\bkwh\b"
+    r"|point\s+de\s+(?:livraison|comptage)|\bpdl\b|\bpce\b|releve\s+de\s+compteur|index\s+(?:releve|de\s+consommation)"
+    r"|consommation\s+d'eau|abonnement\s+(?:internet|box|mobile|telephon)|quittance\s+de\s+loyer"
+)
+_PERSON = re.compile(r"(?m)^\s*(?:m\.|mme|mlle|monsieur|madame|mr|mrs|ms)\s+[a-z]")
+_COMPANY = re.compile(r"\b(?:sas|sarl|sa|eurl|sasu|sci|mairie|commune|departement|hopital|chu|conseil)\b")
 
 
 @cache
@@ -67,9 +84,20 @@ def scores(text: str) -> dict[DocType, float]:
     }
 
 
+def _addressed_to_company(folded: str) -> bool:
+    """Whether the lines after a civility name an organisation (the bill is then an invoice)."""
+    m = _PERSON.search(folded)
+    block = folded[m.start() : m.start() + 120] if m else ""
+    return bool(_COMPANY.search(block))
+
+
 def classify(text: str) -> tuple[DocType, float]:
     """The most likely document type and a confidence in 0..1 that grows with the winning margin."""
     s = scores(text)
+    folded = _fold(text)
+    if _UTILITY.search(folded) and _PERSON.search(folded) and not _addressed_to_company(folded):
+        s[DocType.PROOF_OF_ADDRESS] += 6.0
+        s[DocType.INVOICE] *= 0.5
     # A RIB carries an IBAN, but so does every invoice: totals mean it is not a bank-details sheet.
     if s[DocType.INVOICE] >= 4.0:
         s[DocType.BANK_DETAILS] *= 0.3

@@ -20,7 +20,7 @@ _MONTHS = {
 _MONTH = r"([a-z]{3,9})\.?"
 _ISO = re.compile(r"\b(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})\b")
 _NUMERIC = re.compile(r"\b(\d{1,2})\s?[/.\-]\s?(\d{1,2})\s?[/.\-]\s?(\d{4}|\d{2})\b")
-_DAY_MONTH = re.compile(r"\b(\d{1,2})(?:er|st|nd|rd|th)?\s+" + _MONTH + r",?\s+(\d{4})\b")
+_DAY_MONTH = re.compile(r"\b(\d{1,2})(?:er|st|nd|rd|th)?\s+" + _MONTH + r",?\s+(\d{4}|\d{2})\b")
 _MONTH_DAY = re.compile(r"\b" + _MONTH + r"\s+(\d{1,2})(?:st|nd|rd|th)?,?\s+(\d{4})\b")
 
 _SPACES = "\u00a0\u202f\u2009\u2007 '’"
@@ -44,6 +44,51 @@ def _fold(s: str) -> str:
     return "".join(ch for ch in nfkd if not unicodedata.combining(ch))
 
 
+# OCR confusions between letters and digits, repaired only inside runs that are mostly digits.
+_CONFUSABLE = str.maketrans(
+    {"O": "0", "o": "0", "D": "0", "Q": "0", "I": "1", "l": "1", "|": "1", "i": "1", "L": "1",
+     "S": "5", "s": "5", "B": "8", "Z": "2", "z": "2", "G": "6"}
+)  # fmt: skip
+_RUN = re.compile(r"[A-Za-z0-9|]+")
+
+
+def _repair_run(run: str, *, lone: bool, budget: int) -> str:
+    digits = sum(c.isdigit() for c in run)
+    fixable = sum(c != c.translate(_CONFUSABLE) for c in run)
+    if not fixable or fixable > budget or fixable + digits != len(run):
+        return run
+    if digits >= fixable or lone:
+        return run.translate(_CONFUSABLE)
+    return run
+
+
+def repair_digits(text: str, *, budget: int = 2) -> str:
+    """Letters misread for digits (O→0, l/I→1, S→5, B→8, Z→2) fixed inside mostly-digit tokens.
+
+    A run of letters and digits is repaired when at least half of it is digits and at most ``budget``
+    characters change; a lone confusable letter only inside a token that is mostly digits
+    ("l.234,56"). Words ("Total", "SAS", "FA") are never touched.
+    """
+
+    def token(m: re.Match[str]) -> str:
+        tok = m[0]
+        alnum = [c for c in tok if c.isalnum() or c == "|"]
+        mostly = sum(c.isdigit() for c in alnum) * 2 >= len(alnum) > 1
+        return _RUN.sub(lambda r: _repair_run(r[0], lone=mostly, budget=budget), tok)
+
+    return re.sub(r"\S+", token, text)
+
+
+def tidy_number_spaces(text: str) -> str:
+    """Join the spaces OCR puts around a decimal separator: '2 400 ,00' / '2 400, 00' → '2 400,00'."""
+    text = re.sub(r"(?<=\d)\s+(?=[.,]\d{2}(?!\d))", "", text)
+    return re.sub(r"(?<=\d[.,])\s+(?=\d{2}(?!\d))", "", text)
+
+
+def _month(word: str) -> int | None:
+    return _MONTHS.get(word) or _MONTHS.get(word.replace("rn", "m"))
+
+
 def _iso(year: int, month: int, day: int) -> str | None:
     if year < 100:
         year += 2000
@@ -62,11 +107,11 @@ def parse_date(s: str) -> str | None:
     if (m := _NUMERIC.search(text)) and (iso := _iso(int(m[3]), int(m[2]), int(m[1]))):
         candidates.append((m.start(), iso))
     for m in _DAY_MONTH.finditer(text):
-        if (month := _MONTHS.get(m[2])) and (iso := _iso(int(m[3]), month, int(m[1]))):
+        if (month := _month(m[2])) and (iso := _iso(int(m[3]), month, int(m[1]))):
             candidates.append((m.start(), iso))
             break
     for m in _MONTH_DAY.finditer(text):
-        if (month := _MONTHS.get(m[1])) and (iso := _iso(int(m[3]), month, int(m[2]))):
+        if (month := _month(m[1])) and (iso := _iso(int(m[3]), month, int(m[2]))):
             candidates.append((m.start(), iso))
             break
     return min(candidates)[1] if candidates else None

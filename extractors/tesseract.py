@@ -1,4 +1,4 @@
-"""Tesseract OCR: availability probe and one page of TSV output turned into words and text."""
+"""Tesseract: availability probe, orientation (OSD), OCR of one page as words (TSV) and searchable PDF."""
 
 from __future__ import annotations
 
@@ -66,23 +66,79 @@ def version() -> str:
     return probe()
 
 
-def _png_bytes(image: np.ndarray) -> bytes:
+def _write_image(image: np.ndarray, folder: str) -> Path:
+    """The page as an uncompressed TIFF: compressing a noisy 300-dpi scan to PNG takes ~0.25 s,
+    a third of the OCR time, and tesseract reads this faster than PNG or PNM (0.65 s against 0.70 s
+    and 0.77 s a page, measured). The resolution goes to tesseract as ``--dpi``."""
     from PIL import Image
 
-    buf = io.BytesIO()
-    Image.fromarray(image).save(buf, format="PNG")
-    return buf.getvalue()
+    path = Path(folder) / "page.tif"
+    Image.fromarray(image).save(path, format="TIFF")
+    return path
+
+
+def _dpi_args(dpi: float | None) -> list[str]:
+    return ["--dpi", str(round(dpi))] if dpi else []
 
 
 def ocr_page(
-    image: np.ndarray, *, page_number: int, languages: str = "fra+eng", timeout: float = 120.0
+    image: np.ndarray,
+    *,
+    page_number: int,
+    languages: str = "fra+eng",
+    timeout: float = 120.0,
+    dpi: float | None = None,
 ) -> PageText:
-    """OCR one page image (grayscale or RGB uint8) into a PageText with word boxes in pixels."""
+    """OCR one page image (grayscale or RGB uint8) into a PageText with word boxes in pixels.
+
+    ``dpi`` is passed to tesseract so that it does not guess the resolution from the pixels."""
+    return ocr_page_with_pdf(
+        image, page_number=page_number, languages=languages, timeout=timeout, dpi=dpi, pdf=False
+    )[0]
+
+
+def ocr_page_with_pdf(
+    image: np.ndarray,
+    *,
+    page_number: int,
+    languages: str = "fra+eng",
+    timeout: float = 120.0,
+    dpi: float | None = None,
+    pdf: bool = True,
+) -> tuple[PageText, bytes | None]:
+    """One tesseract pass giving both the words (TSV) and, with ``pdf``, a one-page PDF of the image
+    with an invisible text layer (tesseract's ``pdf`` renderer), sized from ``dpi``."""
     with tempfile.TemporaryDirectory(prefix="dematflow-ocr-") as tmp:
-        src = Path(tmp) / "page.png"
-        src.write_bytes(_png_bytes(image))
-        proc = run([str(src), "stdout", "-l", languages, "--psm", "3", "tsv"], timeout=timeout)
-    return page_from_tsv(proc.stdout.decode("utf-8", "replace"), page_number=page_number)
+        src, base = _write_image(image, tmp), Path(tmp) / "out"
+        configs = ["tsv", "pdf"] if pdf else ["tsv"]
+        run([str(src), str(base), "-l", languages, "--psm", "3", *_dpi_args(dpi), *configs], timeout=timeout)
+        tsv = base.with_suffix(".tsv").read_text("utf-8", "replace")
+        rendered = base.with_suffix(".pdf").read_bytes() if pdf else None
+    return page_from_tsv(tsv, page_number=page_number), rendered
+
+
+def detect_orientation(
+    image: np.ndarray, *, timeout: float = 60.0, dpi: float | None = None
+) -> tuple[int, float]:
+    """Clockwise rotation (0, 90, 180, 270) that puts the page upright, and tesseract's OSD confidence.
+
+    (0, 0.0) when OSD finds too little text to decide: the page is left as it is."""
+    with tempfile.TemporaryDirectory(prefix="dematflow-osd-") as tmp:
+        src = _write_image(image, tmp)
+        try:
+            proc = run([str(src), "stdout", "--psm", "0", *_dpi_args(dpi)], timeout=timeout)
+        except ToolFailed as exc:  # "Too few characters", or OSD gave up: orientation unknown
+            log.debug("osd: no decision (%s)", exc)
+            return 0, 0.0
+    fields = dict(
+        line.split(":", 1) for line in proc.stdout.decode("utf-8", "replace").splitlines() if ":" in line
+    )
+    try:
+        degrees = int(fields["Rotate"].strip()) % 360
+        confidence = float(fields["Orientation confidence"].strip())
+    except (KeyError, ValueError):
+        return 0, 0.0
+    return (degrees, confidence) if degrees in (0, 90, 180, 270) else (0, 0.0)
 
 
 def page_from_tsv(tsv: str, *, page_number: int) -> PageText:

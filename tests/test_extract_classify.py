@@ -53,3 +53,17 @@ def test_confidence_reflects_the_margin() -> None:
 def test_invoice_with_iban_is_not_bank_details() -> None:
     text = "Facture n° 3\nTotal TTC 12,00 €\nNet à payer 12,00\nIBAN FR76 3000\nBIC AGRIFRPP\nRIB"
     assert classify(text)[0] is DocType.INVOICE
+
+
+def test_utility_bill_to_a_person_is_a_proof_of_address_to_an_organisation_an_invoice() -> None:
+    # Given the same electricity bill addressed to a private person and to a town hall
+    bill = "EDF\nFacture d'électricité\n{to}\nPoint de livraison 123\nConsommation 350 kWh\n"
+    bill += "Total HT 71,00\nTVA 14,20\nTotal TTC 85,20 €\nMontant à payer 85,20 €"
+    # Then the first is what people hand in as a proof of address, the second a bill to pay
+    assert classify(bill.format(to="Mme Jeanne Martin\n3 rue des Lilas"))[0] is ADDRESS
+    assert classify(bill.format(to="M. le Maire\nMairie de Lyon"))[0] is DocType.INVOICE
+
+
+def test_machine_readable_zone_means_identity_document() -> None:
+    mrz = "IDFRAMARTIN<<<<<<<<<<<<<<<<<<<<<<<<<<<<<\n8806923102858JEANNE<<<<<<<<<<<<6512068F4"
+    assert classify(mrz)[0] is IDENTITY

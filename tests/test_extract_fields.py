@@ -147,3 +147,66 @@ def test_fields_from_a_later_page() -> None:
     pages = [page("Globex Ltd\nInvoice No: 55-A\n"), page("Total TTC : 99,90 €\n", 2)]
     v = extract_fields(pages).values
     assert v["BT-1"] == "55-A" and v["BT-112"] == "99.90"
+
+
+def test_siret_with_a_letter_misread_is_repaired_because_luhn_then_passes() -> None:
+    # Given OCR read one 0 of the SIRET as the letter O
+    fields = extract_fields([page("ACME SARL\nSIRET : 732 829 32O 00074\n")])
+    # Then the repaired value passes Luhn and is trusted
+    assert fields.values["BT-30"] == "73282932000074"
+    assert fields.confidence["BT-30"] >= 0.9
+
+
+def test_wrong_digit_without_valid_alternative_stays_with_low_confidence() -> None:
+    fields = extract_fields([page("ACME SARL\nSIRET : 732 829 321 00074\n")])
+    assert fields.values["BT-30"] == "73282932100074"  # kept as read, never invented
+    assert fields.confidence["BT-30"] <= 0.5
+
+
+def test_one_wrong_siren_digit_is_corrected_by_the_vat_number() -> None:
+    # Given a SIRET with one wrong digit and a valid VAT number carrying the same SIREN
+    text = "ACME SARL\nSIRET : 732 829 321 00074\nTVA intracommunautaire : FR44 732829320\n"
+    fields = extract_fields([page(text)])
+    assert fields.values["BT-30"] == "73282932000074" and fields.confidence["BT-30"] >= 0.9
+
+
+def test_iban_with_letters_in_digit_positions_is_repaired() -> None:
+    fields = extract_fields([page("IBAN : FR76 3OO0 6000 0112 3456 7890 189\n")])
+    assert fields.values["BT-84"] == "FR7630006000011234567890189"
+
+
+def test_the_consistent_triple_wins_among_several_amounts() -> None:
+    # Given a misread "Total" line and the real totals, Then HT + TVA = TTC picks the right ones
+    text = (
+        "Sous-total HT 1 000,00 €\nTotal 1 250,00 €\nMontant TVA 200,00 €\n"
+        "Montant TTC 1 200,00 €\nTotal hors taxes 1 050,00\n"
+    )
+    fields = extract_fields([page(text)])
+    v = fields.values
+    assert (v["BT-109"], v["BT-110"], v["BT-112"]) == ("1000.00", "200.00", "1200.00")
+    assert min(fields.confidence[f] for f in ("BT-109", "BT-110", "BT-112")) >= 0.9
+
+
+def test_vat_breakdown_per_rate_adds_up_to_the_total() -> None:
+    text = "Total HT 300,00 €\nTVA 5,5 % 11,00 €\nTVA 20 % 40,00 €\nNet à payer 351,00 €\n"
+    fields = extract_fields([page(text)])
+    assert fields.values["BT-110"] == "51.00" and fields.values["BT-112"] == "351.00"
+    assert fields.values["BT-115"] == "351.00" and fields.confidence["BT-112"] >= 0.9
+
+
+def test_broader_labels_and_ocr_damage() -> None:
+    text = (
+        "Plomberie Martin SARL FACTURE\nRéf. facture : FA-2026 -0142\nÉmise le l2/O3/2026\n"
+        "À régler avant le 11.04.26\nAdresse de facturation :\nCollège Jules Ferry, 69003 Lyon\n"
+        "Total hors taxes 1 000,00\nT.V.A. 20 % 200,00\nTotal à payer 1 2OO,00 €\n"
+    )
+    v = extract_fields([page(text)]).values
+    assert v["BT-1"] == "FA-2026-0142"
+    assert (v["BT-2"], v["BT-9"]) == ("2026-03-12", "2026-04-11")
+    assert v["BT-44"] == "Collège Jules Ferry" and v["BT-27"] == "Plomberie Martin SARL"
+    assert (v["BT-109"], v["BT-110"], v["BT-112"], v["BT-115"]) == (
+        "1000.00",
+        "200.00",
+        "1200.00",
+        "1200.00",
+    )

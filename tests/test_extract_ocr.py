@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import os
+import subprocess
 import time
 from pathlib import Path
 
@@ -14,8 +16,8 @@ from reportlab.lib.pagesizes import A4
 from reportlab.pdfgen import canvas
 
 from dematflow.errors import CorruptInput, OversizedInput, ToolFailed
-from extractors import imageprep, tesseract
-from extractors.capture import OcrOptions, capture_images, capture_pdf
+from extractors import imageprep, pdftext, tesseract
+from extractors.capture import Capture, OcrOptions, capture_images, capture_pdf
 from extractors.fields import extract_fields
 from extractors.images import image_dpi, load_images
 from extractors.results import Source
@@ -211,7 +213,82 @@ def test_mixed_pdf_ocrs_only_the_scanned_page() -> None:
     merged.import_pages(pdfium.PdfDocument(scan))
     out = io.BytesIO()
     merged.save(out)
-    capture = capture_pdf(out.getvalue(), ocr=OcrOptions())
+    capture = capture_pdf(out.getvalue(), ocr=OcrOptions(searchable=True))
     assert capture.source is Source.OCR
     assert [p.source for p in capture.pages] == [Source.PDF_TEXT, Source.OCR]
     assert extract_fields(capture.pages).values["BT-112"] == "2400.00"
+    # The searchable rendition keeps the digital page and gains a text layer on the scanned one.
+    assert capture.searchable_pdf is not None
+    layer = pdftext.read_pdf_text(capture.searchable_pdf, max_pages=5)
+    assert "Conditions générales" in layer[0].text and "FA-2026-0042" in layer[1].text
+
+
+# --- orientation, resolution, searchable PDF, page parallelism ------------------------------------
+
+
+def _tiff(pages: list[Image.Image], dpi: int = 300) -> bytes:
+    buf = io.BytesIO()
+    pages[0].save(
+        buf, format="TIFF", save_all=True, append_images=pages[1:], dpi=(dpi, dpi), compression="tiff_lzw"
+    )
+    return buf.getvalue()
+
+
+def _top_half(angle: float = 1.0) -> Image.Image:
+    """The text part of the test invoice (a shorter page reads faster and keeps enough text for OSD)."""
+    return scanned_invoice(angle=angle).crop((0, 0, 2480, 1650))
+
+
+@pytest.fixture(scope="module")
+def turned_tiff() -> bytes:
+    # Page 1 upright, page 2 upside down (scanner feed), pages 3 and 4 on their sides (PIL turns CCW).
+    page = _top_half()
+    return _tiff([page, page.rotate(180), page.rotate(90, expand=True), page.rotate(270, expand=True)])
+
+
+@pytest.fixture(scope="module")
+def turned_capture(turned_tiff: bytes) -> Capture:
+    started = time.perf_counter()
+    capture = capture_images(turned_tiff, ocr=OcrOptions(jobs=2, searchable=True))
+    print(f"\n4 pages (3 turned) with jobs=2 and a searchable PDF: {time.perf_counter() - started:.2f} s")
+    return capture
+
+
+def test_turned_pages_come_back_upright_and_are_read(turned_capture: Capture) -> None:
+    # Given a TIFF whose pages 2-4 are turned (180°, 90° and 270° counter-clockwise), When captured,
+    # Then each page is turned back clockwise and read.
+    steps = turned_capture.preparation
+    assert not any(s.startswith("orient") for s in steps[1])
+    assert "orient(180)" in steps[2] and "orient(90)" in steps[3] and "orient(270)" in steps[4]
+    for page in turned_capture.pages:
+        assert "FA-2026-0042" in page.text, page.number
+        assert page.mean_conf > 0.8
+
+
+def test_searchable_pdf_has_the_pages_and_their_text(turned_capture: Capture, tmp_path: Path) -> None:
+    assert turned_capture.searchable_pdf is not None
+    path = tmp_path / "searchable.pdf"
+    path.write_bytes(turned_capture.searchable_pdf)
+    assert pdftext.pdf_page_count(turned_capture.searchable_pdf) == 4
+    for number in (1, 2, 4):
+        out = subprocess.run(
+            ["pdftotext", "-f", str(number), "-l", str(number), str(path), "-"],
+            capture_output=True,
+            timeout=60,
+            check=True,
+            env={"PATH": os.environ.get("PATH", "/usr/bin:/bin")},
+        )
+        assert "FA-2026-0042" in out.stdout.decode(), number
+
+
+def test_one_process_gives_the_same_result_as_two(turned_tiff: bytes, turned_capture: Capture) -> None:
+    alone = capture_images(turned_tiff, ocr=OcrOptions(jobs=1))
+    assert alone.pages == turned_capture.pages
+    assert alone.preparation == turned_capture.preparation and alone.searchable_pdf is None
+
+
+def test_150_dpi_page_is_upscaled_and_read() -> None:
+    small = _top_half(angle=-1.0).resize((1240, 825))
+    capture = capture_images(_png(small, dpi=150), ocr=OcrOptions(jobs=1))
+    assert "scale(150->300dpi)" in capture.preparation[1]
+    assert "FA-2026-0042" in capture.text and "2 400,00" in capture.text

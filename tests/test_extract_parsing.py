@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from extractors.parsing import currency_of, find_amounts, parse_amount, parse_date
+from extractors.parsing import (
+    currency_of,
+    find_amounts,
+    parse_amount,
+    parse_date,
+    repair_digits,
+    tidy_number_spaces,
+)
 
 
 @pytest.mark.parametrize(
@@ -87,3 +94,27 @@ def test_find_amounts_gives_spans_in_order() -> None:
 )
 def test_currency_of(text: str, expected: str | None) -> None:
     assert currency_of(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("l2/O3/2026", "12/03/2026"),  # l → 1, O → 0 inside a date
+        ("1 2O0,00 €", "1 200,00 €"),
+        ("l.234,56", "1.234,56"),  # a lone confusable inside a mostly-digit token
+        ("FA-2O26-0142", "FA-2026-0142"),  # the letters of the prefix are left alone
+        ("Total SAS BOLLORE", "Total SAS BOLLORE"),  # words are never touched
+        ("TVA 2O %", "TVA 20 %"),
+        ("OOOS12", "OOOS12"),  # more than two repairs: left as read
+    ],
+)
+def test_repair_digits(text: str, expected: str) -> None:
+    assert repair_digits(text) == expected
+
+
+def test_tidy_number_spaces_and_more_date_forms() -> None:
+    assert parse_amount(tidy_number_spaces("Total 2 400 ,00 €")) == "2400.00"
+    assert parse_amount(tidy_number_spaces("Total 2 400, 00 €")) == "2400.00"
+    assert parse_date("12 mars 26") == "2026-03-12"
+    assert parse_date("12 rnars 2026") == "2026-03-12"  # OCR reads m as rn
+    assert parse_date("12-03-26") == "2026-03-12"

@@ -1,0 +1,85 @@
+"""Synthetic French (and some English) documents with ground truth, deterministic by seed."""
+
+from __future__ import annotations
+
+import random
+
+from benchmarks.synth.degrade import LEVELS, QUALITIES, Scan, scan
+from benchmarks.synth.layouts import LAYOUTS
+from benchmarks.synth.model import DOC_TYPES, SynthDoc, invoice
+from benchmarks.synth.others import MAKERS
+from benchmarks.synth.style import amount_fr_dot, pick_style
+
+__all__ = [
+    "DOC_TYPES",
+    "LAYOUTS",
+    "LEVELS",
+    "QUALITIES",
+    "Scan",
+    "SynthDoc",
+    "document",
+    "invoice_doc",
+    "kind_for",
+    "other_doc",
+    "scan",
+]
+
+# Of every 20 documents: 13 invoices, 2 credit notes, one of each supporting class.
+_CYCLE = (
+    ("invoice",) * 13
+    + ("credit_note",) * 2
+    + ("bank_details", "proof_of_address", "identity_document", "tax_notice", "other")
+)
+
+
+def kind_for(index: int) -> str:
+    """The class of the ``index``-th document of a benchmark set (a fixed mix)."""
+    return _CYCLE[index % len(_CYCLE)]
+
+
+def invoice_doc(
+    *, seed: int | str, layout: str | None = None, credit: bool = False, language: str | None = None
+) -> SynthDoc:
+    """An invoice (or credit note) in ``layout`` (random when None); ground truth = printed fields."""
+    rng = random.Random(f"invoice:{seed}")
+    lang = language or ("en" if rng.random() < 0.15 else "fr")
+    style = pick_style(rng, language=lang)
+    name = layout or rng.choice(sorted(LAYOUTS))
+    inv = invoice(rng, credit=credit)
+    pdf, omitted = LAYOUTS[name](inv, style, rng)
+    if style.amount is amount_fr_dot:
+        omitted |= {"BT-5"}  # no currency sign printed anywhere: the currency is not on the page
+    expected = {k: v for k, v in inv.expected_fields().items() if k not in omitted}
+    return SynthDoc(
+        name=f"{'avoir' if credit else 'facture'}-{name}-{seed}",
+        doc_type="credit_note" if credit else "invoice",
+        layout=name,
+        language=lang,
+        pdf=pdf,
+        expected=expected,
+    )
+
+
+def other_doc(*, seed: int | str, doc_type: str) -> SynthDoc:
+    """A supporting document of class ``doc_type`` (bank_details, proof_of_address, ...)."""
+    rng = random.Random(f"{doc_type}:{seed}")
+    style = pick_style(rng, language="fr")
+    pdf, expected = MAKERS[doc_type](style, rng)
+    return SynthDoc(
+        name=f"{doc_type}-{seed}",
+        doc_type=doc_type,
+        layout=doc_type,
+        language="fr",
+        pdf=pdf,
+        expected=expected,
+    )
+
+
+def document(*, seed: int, index: int) -> SynthDoc:
+    """The ``index``-th document of the set drawn from ``seed``."""
+    kind = kind_for(index)
+    key = f"{seed}-{index}"
+    if kind in ("invoice", "credit_note"):
+        layout = sorted(LAYOUTS)[index % len(LAYOUTS)]
+        return invoice_doc(seed=key, layout=layout, credit=kind == "credit_note")
+    return other_doc(seed=key, doc_type=kind)

@@ -1,0 +1,131 @@
+"""Page layout for field extraction: words grouped into lines, lines cut into segments at wide gaps."""
+
+from __future__ import annotations
+
+import itertools
+import re
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from extractors.results import PageText, Word
+
+GAP = 1.5  # a horizontal gap wider than this many line heights separates two segments
+SIZE_JUMP = 1.45  # neighbours whose heights differ by more than this ratio are in separate segments
+
+
+def fold(text: str) -> str:
+    """Lower-case, accents removed, one character for one character (spans stay aligned)."""
+    out = []
+    for ch in text:
+        base = "".join(c for c in unicodedata.normalize("NFKD", ch) if not unicodedata.combining(c))
+        out.append(base.lower() if len(base) == 1 else ch.lower())
+    return "".join(out).replace("’", "'")
+
+
+@dataclass(frozen=True)
+class Segment:
+    """A run of words on one line, separated from its neighbours by a wide gap."""
+
+    page: int
+    line: int
+    text: str
+    spans: tuple[tuple[int, int, float], ...]  # (start, end, conf) of each word in text
+    x0: float
+    x1: float
+
+    def conf(self, start: int = 0, end: int | None = None) -> float:
+        """The lowest OCR confidence of the words overlapping ``text[start:end]``."""
+        stop = len(self.text) if end is None else end
+        inside = [c for a, b, c in self.spans if a < stop and b > start]
+        return min(inside) if inside else 1.0
+
+    @property
+    def key(self) -> tuple[int, int, float]:
+        return (self.page, self.line, self.x0)
+
+
+Lines = list[list[Segment]]
+
+
+def _line_of(lines: list[list[Word]], w: Word) -> bool:
+    """Whether ``w`` belongs to the last line: its middle falls inside the line's first word."""
+    mid = (w.top + w.bottom) / 2
+    return bool(lines) and lines[-1][0].top <= mid <= lines[-1][0].bottom
+
+
+def _segments_from_words(page: int, words: Sequence[Word]) -> Lines:
+    lines: list[list[Word]] = []
+    for w in sorted(words, key=lambda w: (w.top + w.bottom) / 2):
+        if _line_of(lines, w):
+            lines[-1].append(w)
+        else:
+            lines.append([w])
+    out = []
+    for index, line in enumerate(lines):
+        line.sort(key=lambda w: w.x0)
+        height = sorted(w.bottom - w.top for w in line)[len(line) // 2]
+        groups: list[list[Word]] = [[line[0]]]
+        for prev, w in itertools.pairwise(line):
+            if w.x0 - prev.x1 > GAP * height or _size_jump(prev, w):
+                groups.append([])
+            groups[-1].append(w)
+        out.append([_segment(page, index, g) for g in groups])
+    return out
+
+
+def _size_jump(a: Word, b: Word) -> bool:
+    """A change of type size between neighbours (a title beside a name) also ends a segment."""
+    if min(sum(c.isalpha() for c in w.text) for w in (a, b)) < 3:  # ":", "n°", digits: boxes vary
+        return False
+    ha, hb = a.bottom - a.top, b.bottom - b.top
+    return max(ha, hb) > SIZE_JUMP * max(min(ha, hb), 1e-6)
+
+
+def _segment(page: int, line: int, words: Sequence[Word]) -> Segment:
+    spans, pos = [], 0
+    for w in words:
+        spans.append((pos, pos + len(w.text), w.conf))
+        pos += len(w.text) + 1
+    text = " ".join(w.text for w in words)
+    return Segment(page, line, text, tuple(spans), words[0].x0, words[-1].x1)
+
+
+def _segments_from_text(page: PageText) -> Lines:
+    out = []
+    for index, line in enumerate(page.text.splitlines()):
+        segs = []
+        for m in re.finditer(r"\S+(?:[ ]{1,2}\S+)*", line):
+            spans = tuple((w.start(), w.end(), page.mean_conf) for w in re.finditer(r"\S+", m[0]))
+            segs.append(Segment(page.number, index, m[0], spans, m.start(), m.end()))
+        out.append(segs)
+    return out
+
+
+def layout(page: PageText) -> Lines:
+    """Lines of segments, top to bottom, from the word boxes (or the text when there are none)."""
+    if page.words:
+        return _segments_from_words(page.number, page.words)
+    return _segments_from_text(page)
+
+
+def right_of(lines: Lines, seg: Segment) -> Segment | None:
+    """The next segment to the right of ``seg`` on its line."""
+    right = [s for s in lines[seg.line] if s.x0 >= seg.x1]
+    return right[0] if right else None
+
+
+def below(lines: Lines, seg: Segment, lo: float, hi: float, *, depth: int = 1) -> Segment | None:
+    """The first segment overlapping ``[lo, hi]`` horizontally within ``depth`` lines below ``seg``."""
+    for row in lines[seg.line + 1 : seg.line + 1 + depth]:
+        hits = [s for s in row if min(s.x1, hi) - max(s.x0, lo) > 0]
+        if hits:
+            return hits[0]
+    return None
+
+
+def join(a: Segment, b: Segment) -> Segment:
+    """One segment made of ``a`` and ``b`` (a label and its value that a wide gap separated)."""
+    shift = len(a.text) + 1
+    spans = a.spans + tuple((x + shift, y + shift, c) for x, y, c in b.spans)
+    return Segment(a.page, a.line, f"{a.text} {b.text}", spans, a.x0, b.x1)
