@@ -35,6 +35,8 @@ class Context:
     def ocr(self) -> OcrOptions:
         s = self.settings
         return OcrOptions(
+            jobs=s.ocr_jobs,
+            searchable=True,
             languages=s.ocr_languages,
             timeout=s.ocr_timeout,
             max_pages=s.limits.max_pages,

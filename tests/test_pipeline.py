@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import subprocess
 
 import pytest
 
@@ -60,6 +61,10 @@ def test_scan_is_ocred_from_a_working_copy_and_the_image_is_kept(
     assert doc.fields.get("BT-112") == s.expected_fields["BT-112"]
     assert services.store.get(doc.objects["original"].key) == s.path.read_bytes()
     assert "rendition" in doc.objects  # the lossless PDF wrap that carries the seal
+    # a searchable copy (page images + invisible OCR text) sits beside the untouched master
+    searchable = services.store.get(doc.objects["searchable"].key)
+    text = subprocess.run(["pdftotext", "-", "-"], input=searchable, capture_output=True, check=True)
+    assert s.expected_fields["BT-1"].encode() in text.stdout
     assert pdfsig.check(services.store.get(doc.objects["sealed"].key)).all_valid
     assert doc.status in (Status.ARCHIVED, Status.NEEDS_REVIEW)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import logging
 
@@ -16,7 +17,8 @@ from workers.broker import make_broker
 
 log = logging.getLogger(__name__)
 
-settings = Settings.from_env()
+# Workers already run one process per core: each reads the pages of its document itself.
+settings = dataclasses.replace(Settings.from_env(), ocr_jobs=1)
 broker = make_broker(settings.broker_url)
 dramatiq.set_broker(broker)
 log.info("tesseract %s, pdfsig %s", tesseract.probe(), pdfsig.probe())

@@ -14,6 +14,7 @@ from extractors.results import DocType, PageText, Source, Word
 from extractors.sniff import FileKind
 from pipeline.context import Context, versions
 from pipeline.records import Document, Event, StageResult
+from storage.base import put_once
 
 # UNTDID 1001 codes that mean a credit note; every other invoice type code is an invoice.
 CREDIT_NOTE_CODES = {"81", "83", "261", "262", "296", "308", "381", "396", "420", "458", "532"}
@@ -35,17 +36,19 @@ def classify(ctx: Context, doc: Document) -> StageResult:
         tools, score = versions("factur-x", "lxml"), 1.0
     else:
         cap = _capture(ctx, doc)
+        doc = _keep_searchable(ctx, doc, cap)
         doc_type, score = classify_text(cap.text)
         payload = {
             "source": cap.source.value,
             "tools": cap.tools,
+            "preparation": {str(n): list(steps) for n, steps in cap.preparation.items()},
             "pages": [asdict(p) for p in cap.pages],
         }
         tools = cap.tools
     key = f"captures/{doc.id}.json"
     obj = ctx.store.put(key, json.dumps(payload, sort_keys=True, ensure_ascii=False).encode())
     source = Source(payload["source"])
-    outputs = {o.key: o.sha256 for role, o in doc.objects.items() if role == "einvoice_xml"}
+    outputs = {o.key: o.sha256 for role, o in doc.objects.items() if role in ("einvoice_xml", "searchable")}
     event = Event(
         "classify",
         "classified",
@@ -69,6 +72,17 @@ def _capture(ctx: Context, doc: Document) -> reader.Capture:
     if doc.kind is not None and doc.kind.is_image:
         return reader.capture_images(data, ocr=ctx.ocr)
     return reader.capture_pdf(data, ocr=ctx.ocr)
+
+
+def _keep_searchable(ctx: Context, doc: Document, cap: reader.Capture) -> Document:
+    """Archive the OCR'd pages with an invisible text layer, so the archive can be searched by text;
+    the kept master stays the original bytes. A retry reuses the copy an earlier attempt stored."""
+    key = f"renditions/{doc.id}-searchable.pdf"
+    if cap.searchable_pdf is not None:
+        return doc.with_object("searchable", put_once(ctx.store, key, lambda: cap.searchable_pdf or b""))
+    if ctx.store.exists(key):
+        return doc.with_object("searchable", put_once(ctx.store, key, bytes))
+    return doc
 
 
 def _find_invoice_xml(ctx: Context, doc: Document) -> tuple[Document, bytes | None]:
@@ -104,4 +118,7 @@ def load_capture(raw: bytes) -> reader.Capture:
         )
         for p in d["pages"]
     )
-    return reader.Capture(source=Source(d["source"]), pages=pages, tools=d.get("tools", {}))
+    preparation = {int(n): tuple(steps) for n, steps in d.get("preparation", {}).items()}
+    return reader.Capture(
+        source=Source(d["source"]), pages=pages, tools=d.get("tools", {}), preparation=preparation
+    )
