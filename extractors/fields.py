@@ -6,7 +6,7 @@ import functools
 import logging
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 
 from extractors.candidates import AMOUNTS, Candidate, choose_amounts, cross_check, id_candidates
@@ -19,7 +19,7 @@ log = logging.getLogger(__name__)
 _D = r"(?![a-z0-9])"  # end of a word in folded text
 _HT = r"h\.?\s?t\.?" + _D
 _TVA = r"t\.?v\.?a\.?" + _D
-_TTC = r"t\.?t\.?c\.?" + _D
+_TTC = r"t\.?[ti]\.?c\.?" + _D  # OCR reads TTC as TIC
 _NO = r"(?:n\s?[°º*o]\.?|no\.?|nr\.?|num[eé]ro|number|#)"
 HT, TVA, TTC, DUE = AMOUNTS
 # (field, tier, folded-text pattern); earlier entries win at the same position. Tier 0 labels may
@@ -44,7 +44,7 @@ _LABELS: tuple[tuple[str, int, str], ...] = (
     (
         "BT-9",
         0,
-        r"date\s+limite\s+de\s+(?:paiement|reglement)|(?:a\s+)?(?:payer|regler)\s+(?:avant|au\s+plus\s+tard)(?:\s+le)?",
+        r"date\s+limite(?:\s+de(?:\s+(?:paiement|reglement))?)?|(?:a\s+)?(?:payer|regler)\s+(?:avant|au\s+plus\s+tard)(?:\s+le)?",
     ),
     ("BT-9", 0, r"payable\s+(?:avant\s+)?le|due\s+(?:by|on)|pay\s+by"),
     ("BT-2", 0, r"date\s+(?:de\s+(?:la\s+)?)?(?:facture|facturation|l'avoir)|date\s+d'\s*emission"),
@@ -56,7 +56,7 @@ _LABELS: tuple[tuple[str, int, str], ...] = (
     (
         "BT-44",
         0,
-        r"facturee?s?\s+a|bill(?:ed)?\s+to|sold\s+to|adressee?\s+a|destinataire|adresse\s+de\s+facturation",
+        r"facturee?s?\s+a|bill(?:ed)?\s+to|sold\s+to|adressee?\s+a|des\s?tinataire|adresse\s+de\s+facturation",
     ),
     ("BT-1", 0, r"(?:facture|invoice|avoir|credit\s+note)\s*" + _NO + r"(?:\s*de\s+facture)?"),
     ("BT-1", 0, _NO + r"\s*(?:de\s+)?(?:la\s+)?(?:facture|d'avoir|avoir|invoice)"),
@@ -77,6 +77,7 @@ _LABELS: tuple[tuple[str, int, str], ...] = (
     ),
     (DUE, 0, r"solde\s+(?:a\s+payer|du)|amount\s+(?:due|payable)|balance\s+due|total\s+due|a\s+regler"),
     ("BT-27", 0, r"vendeur|fournisseur|emetteur|prestataire|seller|supplier|vendor|raison\s+sociale"),
+    ("BT-27", 1, r"^(?:from|de\s+la\s+part\s+de|expediteur)"),
     ("BT-44", 1, r"client|customer|acheteur|buyer|pour(?=\s*:)"),
     (TVA, 1, _TVA + r"|vat|tax"),
     (TTC, 1, r"total|" + _TTC),
@@ -129,17 +130,22 @@ def _starts_with_label(seg: Segment) -> bool:
     return m is not None and m.start() <= 2
 
 
-def _value_regions(hit: Hit, lines: Lines) -> Iterable[tuple[Segment, int, int]]:
-    """Where a label's value may be: after it, in the next segment right, in the segment below."""
-    yield hit.seg, hit.start, hit.end
-    right = right_of(lines, hit.seg)
-    if right and not _starts_with_label(right):
-        yield right, 0, len(right.text)
-    if hit.tier == 0:
+def _value_regions(hit: Hit, lines: Lines) -> Iterable[tuple[Segment, int, int, float]]:
+    """Where a label's value may be, with a weight: after it, in the segments to its right, or in the
+    two lines below (tier 0 labels, and labels standing alone as in a column header)."""
+    yield hit.seg, hit.start, hit.end, 1.0
+    seg: Segment | None = hit.seg
+    for _ in range(3 if hit.end == len(hit.seg.text) else 0):  # values right of a segment's last label
+        seg = right_of(lines, seg) if seg else None
+        if seg is None or _starts_with_label(seg):
+            break
+        yield seg, 0, len(seg.text), 1.0  # "T.V.A. | : 20 % | 2 761,01 EUR": a rate may come first
+    if hit.tier == 0 or not any(c.isalnum() for c in hit.seg.text[hit.start : hit.end]):
         lo, hi = hit.label_x[0], max(hit.label_x[1], hit.seg.x1)
-        under = below(lines, hit.seg, lo, hi)
-        if under and not _starts_with_label(under):
-            yield under, 0, len(under.text)
+        for under in below(lines, hit.seg, lo, hi, depth=2):  # 2: "Date limite de / paiement / 8 août"
+            if _starts_with_label(under):
+                break
+            yield under, 0, len(under.text), 1.0 if under.line == hit.seg.line + 1 else 0.9
 
 
 def _read_amount(seg: Segment, start: int, end: int) -> tuple[str, float, int] | None:
@@ -186,11 +192,11 @@ def _label_candidates(pages: list[Lines]) -> list[Candidate]:
     for lines in pages:
         for row in lines:
             for hit in _hits(row):
-                for seg, a, b in _value_regions(hit, lines):
+                for seg, a, b, weight in _value_regions(hit, lines):
                     if (read := _read(hit.field, seg, a, b)) is None:
                         continue
                     value, ocr, repairs = read
-                    conf = _TIER_CONF[hit.tier] * ocr * (0.85 if repairs else 1.0)
+                    conf = weight * _TIER_CONF[hit.tier] * ocr * (0.85 if repairs else 1.0)
                     rate = _RATE.search(hit.seg.text[hit.start - 12 if hit.start > 12 else 0 : hit.end])
                     rate_s = rate[1].replace(",", ".") if rate and hit.field == TVA else None
                     out.append(
@@ -237,9 +243,29 @@ def _best(cands: Sequence[Candidate], field: str) -> Candidate | None:
     return max(mine, key=lambda c: (round(c.conf, 2), c.page, c.line)) if mine else None
 
 
-def _doc_type(text: str) -> str:
-    title = r"(?m)^\s*(avoir|credit note|note de credit)\b|facture d'avoir|avoir\s+n\s?°"
-    return "381" if re.search(title, fold(text)) else "380"
+_CREDIT_TITLE = re.compile(
+    r"(?:facture\s+d')?avoir|credit\s+note|note\s+de\s+credit|(?:avoir|credit\s+note)\s*" + _NO + r".*"
+    r"|" + _NO + r"\s*(?:de\s+l'|d')\s*avoir.*"
+)
+
+
+def _doc_type(pages: list[Lines]) -> str:
+    """381 (credit note) when a segment is a credit-note title or number label, else 380 (invoice)."""
+    segments = (seg for lines in pages for row in lines for seg in row)
+    credit = any(_CREDIT_TITLE.fullmatch(fold(seg.text).strip(" :")) for seg in segments)
+    return "381" if credit else "380"
+
+
+def _with_accents(name: Candidate, pages: list[Lines]) -> Candidate:
+    """The same name printed elsewhere with its accents (big titles often lose them in OCR)."""
+    key = fold(name.value)
+    for seg in (seg for lines in pages for row in lines for seg in row):
+        spelled = seg.text[: len(name.value)]
+        if fold(spelled) == key and sum(not c.isascii() for c in spelled) > sum(
+            not c.isascii() for c in name.value
+        ):
+            return replace(name, value=spelled)
+    return name
 
 
 def extract_fields(pages: Sequence[PageText]) -> FieldSet:
@@ -266,6 +292,13 @@ def extract_fields(pages: Sequence[PageText]) -> FieldSet:
     for field in ("BT-1", "BT-2", "BT-9", "BT-27", "BT-30", "BT-31", "BT-44", "BT-84"):
         if best := _best(cands, field):
             values[field] = best
+    if (siren := values.get("BT-30")) and len(siren.value) == 9:  # the SIRET, when printed, says more
+        sirets = [c for c in cands if c.field == "BT-30" and c.checked and len(c.value) == 14]
+        if longer := [c for c in sirets if c.value[:9] == siren.value]:
+            siret = max(longer, key=lambda c: c.conf)
+            values["BT-30"] = siret.with_conf(max(siren.conf, siret.conf))
+    if "BT-27" in values:
+        values["BT-27"] = _with_accents(values["BT-27"], laid)
     text = "\n".join(p.text for p in pages)
     prepaid = bool(_PREPAID.search(fold(text)))
     values |= choose_amounts([c for c in cands if c.field in AMOUNTS], prepaid=prepaid)
@@ -273,7 +306,7 @@ def extract_fields(pages: Sequence[PageText]) -> FieldSet:
     out = {f: c.value for f, c in values.items()}
     conf = {f: round(max(0.0, min(1.0, c.conf)), 3) for f, c in values.items()}
     if text.strip():
-        out["BT-3"], conf["BT-3"] = _doc_type(text), 0.8
+        out["BT-3"], conf["BT-3"] = _doc_type(laid), 0.8
         totals = "\n".join(line for line in text.splitlines() if "tot" in line.lower())
         if currency := currency_of(totals) or currency_of(text):
             out["BT-5"], conf["BT-5"] = currency, 0.9

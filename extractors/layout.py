@@ -49,9 +49,14 @@ Lines = list[list[Segment]]
 
 
 def _line_of(lines: list[list[Word]], w: Word) -> bool:
-    """Whether ``w`` belongs to the last line: its middle falls inside the line's first word."""
-    mid = (w.top + w.bottom) / 2
-    return bool(lines) and lines[-1][0].top <= mid <= lines[-1][0].bottom
+    """Whether ``w`` belongs to the last line: its middle is within half a line height of the line's
+    mean middle (an accent or a descender moves a word's box, not its line)."""
+    if not lines:
+        return False
+    line = lines[-1]
+    middle = sum(x.top + x.bottom for x in line) / (2 * len(line))
+    height = sorted(x.bottom - x.top for x in line)[len(line) // 2]
+    return abs((w.top + w.bottom) / 2 - middle) <= 0.5 * height
 
 
 def _segments_from_words(page: int, words: Sequence[Word]) -> Lines:
@@ -115,13 +120,12 @@ def right_of(lines: Lines, seg: Segment) -> Segment | None:
     return right[0] if right else None
 
 
-def below(lines: Lines, seg: Segment, lo: float, hi: float, *, depth: int = 1) -> Segment | None:
-    """The first segment overlapping ``[lo, hi]`` horizontally within ``depth`` lines below ``seg``."""
+def below(lines: Lines, seg: Segment, lo: float, hi: float, *, depth: int = 1) -> list[Segment]:
+    """In each of the ``depth`` lines below ``seg``, the first segment overlapping ``[lo, hi]``."""
+    found = []
     for row in lines[seg.line + 1 : seg.line + 1 + depth]:
-        hits = [s for s in row if min(s.x1, hi) - max(s.x0, lo) > 0]
-        if hits:
-            return hits[0]
-    return None
+        found += [s for s in row if min(s.x1, hi) - max(s.x0, lo) > 0][:1]
+    return found
 
 
 def join(a: Segment, b: Segment) -> Segment:

@@ -210,3 +210,56 @@ def test_broader_labels_and_ocr_damage() -> None:
         "1200.00",
         "1200.00",
     )
+
+
+def _ocr_page(*lines: tuple[str, float, float]) -> PageText:
+    """A page of OCR words from (text, top, x) triples."""
+    words = [w for text, top, x in lines for w in _words(text, top, 0.92, x=x)]
+    return PageText(1, "\n".join(t for t, _, _ in lines), tuple(words), Source.OCR, 0.92)
+
+
+def test_column_headers_take_their_values_from_the_line_below() -> None:
+    # Given a header row "Invoice number | Date | Payment due" with the values under each header
+    p = _ocr_page(
+        ("Client", 100, 50),
+        ("Mairie de Rennes", 118, 50),
+        ("Invoice number", 160, 50),
+        ("Date", 160, 300),
+        ("Payment due", 160, 500),
+        ("FAC_2026_5997", 178, 50),
+        ("29 January 2026", 178, 300),
+        ("28 February 2026", 178, 500),
+    )
+    v = extract_fields([p]).values
+    assert v["BT-44"] == "Mairie de Rennes"  # a generic label alone on its segment looks below
+    assert (v["BT-1"], v["BT-2"], v["BT-9"]) == ("FAC_2026_5997", "2026-01-29", "2026-02-28")
+
+
+def test_a_label_wrapped_over_two_lines_finds_its_value_on_the_third() -> None:
+    p = _ocr_page(("Date limite de", 100, 50), ("paiement", 118, 170), ("8 août 2025", 136, 50))
+    assert extract_fields([p]).values["BT-9"] == "2025-08-08"
+
+
+def test_a_rate_between_a_vat_label_and_its_amount_is_skipped() -> None:
+    p = _ocr_page(
+        ("Sous-total HT :", 100, 50),
+        ("13805,07 EUR", 100, 500),
+        ("T.V.A.", 118, 50),
+        (": 20 %", 118, 150),
+        ("2761,01 EUR", 118, 500),
+        ("Total TTC :", 136, 50),
+        ("16566,08 EUR", 136, 500),
+    )
+    assert extract_fields([p]).values["BT-110"] == "2761.01"
+
+
+def test_credit_note_title_beside_the_seller_name_and_siret_preferred_to_siren() -> None:
+    text = (
+        "Nettoyage Fontaine & Associes          AVOIR\n"
+        "SIREN 732 829 320\n"
+        "Nettoyage Fontaine & Associés — SIRET 732 829 320 00074\n"
+    )
+    v = extract_fields([page(text)]).values
+    assert v["BT-3"] == "381"
+    assert v["BT-30"] == "73282932000074"
+    assert v["BT-27"] == "Nettoyage Fontaine & Associés"  # the spelling with its accents wins
