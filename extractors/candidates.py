@@ -68,6 +68,9 @@ _FR_VAT = re.compile(
     r"\bFR[ .]?([0-9A-Z]{2})[ .]?([" + _C + r"]{3}[ .]?[" + _C + r"]{3}[ .]?[" + _C + r"]{3})(?![0-9])"
 )
 _VAT_LABEL = re.compile(r"(?i)(?:tva|vat)\b[^:]{0,25}:?\s*([A-Z]{2}[0-9A-Z .]{8,16}[0-9A-Z])")
+_VAT_OTHER = re.compile(  # a VAT number of another EU state (or GB, CH, NO): its prefix, then 8-12 characters
+    r"(?:AT|BE|BG|CY|CZ|DE|DK|EE|EL|ES|FI|HR|HU|IE|IT|LT|LU|LV|MT|NL|PL|PT|RO|SE|SI|SK|XI|GB|CH|NO)[0-9A-Z]{8,12}"
+)
 _IBAN = re.compile(r"\b([A-Z]{2}[0-9OILSBZ]{2}(?:[ ]?[A-Z0-9]){11,30})")
 
 
@@ -101,7 +104,10 @@ def _siret_candidates(seg: Segment, role: float) -> Iterable[Candidate]:
 
 def _vat_candidates(seg: Segment, role: float) -> Iterable[Candidate]:
     seen = set()
-    for m in _FR_VAT.finditer(seg.text):
+    text = seg.text
+    if (unpiped := re.sub(r"(?<=\d)\|(?=\d)", "", text)) != text and not _FR_VAT.search(text):
+        text = unpiped  # a speck read as "|" inside the number ("FR5838346833|7")
+    for m in _FR_VAT.finditer(text):
         key = digits_repaired(m[1])
         siren = digits_repaired(m[2])
         if key is None or siren is None or key[1] + siren[1] > MAX_REPAIRS:
@@ -113,11 +119,7 @@ def _vat_candidates(seg: Segment, role: float) -> Iterable[Candidate]:
         yield _make(seg, VAT, value if ok else raw, ok, key[1] + siren[1] if ok else 0, m.span(), role)
     for m in _VAT_LABEL.finditer(seg.text):
         value = ids.compact(m[1])
-        if (
-            value not in seen
-            and not value.startswith("FR")
-            and re.fullmatch(r"[A-Z]{2}[0-9A-Z]{8,12}", value)
-        ):
+        if value not in seen and _VAT_OTHER.fullmatch(value) and sum(c.isdigit() for c in value) >= 6:
             yield Candidate(VAT, value, 0.6 * role * checked_conf(seg.conf(*m.span(1))), seg.page, seg.line)
 
 
@@ -128,16 +130,30 @@ def _iban_digit_positions(raw: str) -> Callable[[int], bool]:
     return lambda i: 2 <= i < 4
 
 
+_IBAN_COUNTRIES = ("FR", "MC", "BE", "LU", "DE", "NL", "ES", "IT", "PT", "CH", "GB", "IE", "AT")
+
+
+def _iban_repaired(raw: str) -> tuple[str, int] | None:
+    """A valid IBAN from what OCR read: letters in digit positions read as digits, and a country code
+    one letter off a common one ("ER76…" for "FR76…"); None unless mod-97 then passes."""
+    off_by_one = [c for c in _IBAN_COUNTRIES if sum(a != b for a, b in zip(c, raw[:2], strict=True)) == 1]
+    for country in (raw[:2], *off_by_one):
+        read = country + raw[2:]
+        digit_at = _iban_digit_positions(read)
+        fixed = "".join(c.translate(_TO_DIGIT) if digit_at(i) else c for i, c in enumerate(read))
+        repairs = sum(a != b for a, b in zip(raw, fixed, strict=True))
+        valid = next((fixed[:n] for n in range(len(fixed), 14, -1) if ids.is_iban(fixed[:n])), None)
+        if valid and repairs <= MAX_REPAIRS:
+            return valid, repairs
+    return None
+
+
 def _iban_candidates(seg: Segment, role: float) -> Iterable[Candidate]:
     upper = seg.text.upper()
     for m in _IBAN.finditer(upper):
         raw = ids.compact(m[1])
-        digit_at = _iban_digit_positions(raw)
-        fixed = "".join(c.translate(_TO_DIGIT) if digit_at(i) else c for i, c in enumerate(raw))
-        repairs = sum(a != b for a, b in zip(raw, fixed, strict=True))
-        valid = next((fixed[:n] for n in range(len(fixed), 14, -1) if ids.is_iban(fixed[:n])), None)
-        if valid and repairs <= MAX_REPAIRS:
-            yield _make(seg, IBAN, valid, True, repairs, m.span(), role)
+        if repaired := _iban_repaired(raw):
+            yield _make(seg, IBAN, repaired[0], True, repaired[1], m.span(), role)
         elif "IBAN" in upper:
             yield Candidate(IBAN, raw[:34], 0.3, seg.page, seg.line, False)
 

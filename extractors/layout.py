@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from extractors.results import PageText, Word
 
 GAP = 1.5  # a horizontal gap wider than this many line heights separates two segments
-SIZE_JUMP = 1.45  # neighbours whose heights differ by more than this ratio are in separate segments
+SIZE_JUMP = 1.45  # neighbours whose heights differ by more than this ratio are in separate segments...
+SIZE_GAP = 0.6  # ...when a gap wider than a word space (this many line heights) also parts them
 
 
 def fold(text: str) -> str:
@@ -72,7 +73,8 @@ def _segments_from_words(page: int, words: Sequence[Word]) -> Lines:
         height = sorted(w.bottom - w.top for w in line)[len(line) // 2]
         groups: list[list[Word]] = [[line[0]]]
         for prev, w in itertools.pairwise(line):
-            if w.x0 - prev.x1 > GAP * height or _size_jump(prev, w):
+            gap = w.x0 - prev.x1
+            if gap > GAP * height or (gap > SIZE_GAP * height and _size_jump(prev, w)):
                 groups.append([])
             groups[-1].append(w)
         out.append([_segment(page, index, g) for g in groups])
@@ -80,7 +82,9 @@ def _segments_from_words(page: int, words: Sequence[Word]) -> Lines:
 
 
 def _size_jump(a: Word, b: Word) -> bool:
-    """A change of type size between neighbours (a title beside a name) also ends a segment."""
+    """A change of type size between neighbours (a title beside a name) also ends a segment. Box
+    heights follow the glyphs ("régler" with accent and descender is 1.5 times "avant"), so only a
+    gap wider than a word space lets a size change split words."""
     if min(sum(c.isalpha() for c in w.text) for w in (a, b)) < 3:  # ":", "n°", digits: boxes vary
         return False
     ha, hb = a.bottom - a.top, b.bottom - b.top

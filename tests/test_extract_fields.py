@@ -263,3 +263,18 @@ def test_credit_note_title_beside_the_seller_name_and_siret_preferred_to_siren()
     assert v["BT-3"] == "381"
     assert v["BT-30"] == "73282932000074"
     assert v["BT-27"] == "Nettoyage Fontaine & Associés"  # the spelling with its accents wins
+
+
+def test_repaired_readings_win_only_when_the_totals_confirm_them() -> None:
+    # OCR lost the decimal comma of the VAT amount ("2.075,82" read "207582"): HT + TVA = TTC picks it
+    text = "Montant HT : 10 379,12 €\nTotal TVA 20 % : 207582\nTotal TTC : 12 454,94 €\n"
+    v = extract_fields([page(text)]).values
+    assert v["BT-110"] == "2075.82" and v["BT-112"] == "12454.94"
+    # the same number with nothing to confirm a repair is kept as printed
+    assert extract_fields([page("Total TVA : 207582\n")]).values["BT-110"] == "207582.00"
+
+
+def test_dates_are_not_amounts_and_names_lose_ocr_specks() -> None:
+    text = "À régler : 2025-11-18\nClient : Restaurant ‘Le Central .\n"
+    v = extract_fields([page(text)]).values
+    assert "BT-115" not in v and v["BT-44"] == "Restaurant Le Central"

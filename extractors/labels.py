@@ -1,0 +1,137 @@
+"""Label vocabulary (French and English) and where on the page each label's value may be."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from functools import cache
+
+from extractors.candidates import AMOUNTS
+from extractors.layout import Lines, Segment, below, fold, right_of
+
+_D = r"(?![a-z0-9])"  # end of a word in folded text
+_HT = r"h\.?\s?t\.?" + _D
+_TVA = r"t\.?v\.?a\.?" + _D
+_TTC = r"t\.?[ti]\.?c\.?" + _D  # OCR reads TTC as TIC
+NO = r"(?:n\s?[°º*o]\.?|no\.?|nr\.?|num[eé]ro|number|#)"
+HT, TVA, TTC, DUE = AMOUNTS
+# (field, tier, folded-text pattern); earlier entries win at the same position. Tier 0 labels may
+# take their value from the line below, tier 1 (generic words) only from the same line.
+# Field "" marks label-like phrases to skip (identifier labels, "code client", other documents' numbers).
+LABELS: tuple[tuple[str, int, str], ...] = (
+    ("", 0, r"(?:code|ref\.?|reference|id)\s+client|client\s+" + NO + r"|(?:n\s?[°o]\.?\s*)?client\s+id"),
+    ("", 0, NO + r"\s*(?:de\s+)?" + _TVA + r"(?:\s*intra\w*)?|" + _TVA + r"\s*intra[\w.-]*"),
+    ("", 0, r"identifiant\s+tva|vat\s+(?:number|no|id|reg\w*)|" + _TVA + r"\s+non\s+applicable"),
+    ("", 0, r"iban|bic|swift|siret|siren|rcs|code\s+(?:banque|guichet)|cle\s+rib|capital(?:\s+social)?"),
+    (
+        "",
+        0,
+        r"(?:bon\s+de\s+)?(?:commande|livraison)\s*"
+        + NO
+        + r"?|(?:order|po|devis|quote|contrat|dossier)\s*"
+        + NO,
+    ),
+    ("", 0, r"date\s+(?:de\s+)?(?:livraison|commande|prestation|naissance)|(?:delivery|order)\s+date"),
+    ("", 0, r"acompte(?:\s+verse)?|deja\s+(?:paye|regle)|remise|escompte|paid\s+to\s+date"),
+    ("BT-9", 0, r"date\s+(?:d'|de\s+l')?\s*echeance|echeance(?:\s+le)?|due\s+date|date\s+due|payment\s+due"),
+    (
+        "BT-9",
+        0,
+        r"date\s+limite(?:\s+de(?:\s+(?:paiement|reglement))?)?|(?:a\s+)?(?:payer|regler)\s+(?:avant|au\s+plus\s+tard)(?:\s+le)?",
+    ),
+    ("BT-9", 0, r"payable\s+(?:avant\s+)?le|due\s+(?:by|on)|pay\s+by"),
+    ("BT-2", 0, r"date\s+(?:de\s+(?:la\s+)?)?(?:facture|facturation|l'avoir)|date\s+d'\s*emission"),
+    (
+        "BT-2",
+        0,
+        r"invoice\s+date|date\s+of\s+(?:issue|invoice)|issue\s+date|issued\s+on|facture\s+du|emise?\s+le",
+    ),
+    (
+        "BT-44",
+        0,
+        r"facturee?s?\s+a|bill(?:ed)?\s?to|sold\s+to|adressee?\s+a|des\s?tinataire|adresse\s+de\s+facturation",
+    ),
+    ("BT-1", 0, r"(?:facture|invoice|avoir|credit\s+note)\s*" + NO + r"(?:\s*de\s+facture)?"),
+    ("BT-1", 0, NO + r"\s*(?:de\s+)?(?:la\s+)?(?:facture|d'avoir|avoir|invoice)"),
+    ("BT-1", 0, r"invoice\s+(?:id|ref(?:erence)?)|ref(?:erence)?\.?\s*(?:de\s+(?:la\s+)?)?facture"),
+    (HT, 0, r"(?:sous[\s-]?)?total\s+(?:net\s+)?(?:\(?" + _HT + r"\)?|hors\s+tax\w*)"),
+    (HT, 0, r"(?:montant|base|prix)\s+(?:total\s+)?(?:net\s+)?(?:" + _HT + r"|hors\s+tax\w*)|net\s+" + _HT),
+    (HT, 0, r"sub[\s-]?total|total\s+(?:excl\.?|excluding|before|without|net\s+of|ex\.?)\s+(?:vat|tax)"),
+    (HT, 0, r"total\s+net|net\s+(?:amount|total)|sous[\s-]?total|total\s+" + _HT),
+    (TVA, 0, r"(?:total|montant)\s+(?:de\s+la\s+|total\s+|des\s+)?" + _TVA + r"|total\s+(?:vat|tax)"),
+    (TVA, 0, r"(?:vat|tax)\s+amount"),
+    (TTC, 0, r"(?:total|montant)\s+(?:total\s+|net\s+)?" + _TTC + r"|grand\s+total|total\s+facture"),
+    (TTC, 0, r"total\s+(?:incl\.?|including|inc\.?)\s+(?:vat|tax\w*)|invoice\s+total|total\s+general"),
+    (TTC, 0, r"total\s+toutes\s+taxes(?:\s+comprises)?|total\s+amount|montant\s+total"),
+    (
+        DUE,
+        0,
+        r"net\s+a\s+payer|montant\s+(?:du|a\s+regler|a\s+payer)|reste\s+(?:a\s+payer|du)|(?:total|somme)\s+(?:a\s+payer|due?)",
+    ),
+    (DUE, 0, r"solde\s+(?:a\s+payer|du)|amount\s+(?:due|payable)|balance\s+due|total\s+due|a\s+regler"),
+    ("BT-27", 0, r"vendeur|fournisseur|emetteur|prestataire|seller|supplier|vendor|raison\s+sociale"),
+    ("BT-27", 1, r"^(?:from|de\s+la\s+part\s+de|expediteur)"),
+    ("BT-44", 1, r"client|customer|acheteur|buyer|pour(?=\s*(?::|$))"),
+    (TVA, 1, _TVA + r"|vat|tax"),
+    (TTC, 1, r"total|" + _TTC),
+    ("BT-2", 1, r"date|(?:le|du)(?=\s+\d)"),
+    ("BT-1", 1, r"facture|invoice|avoir|n\s?[°º]"),
+)
+TIER_CONF = (0.9, 0.7)
+
+
+@cache
+def label_regex() -> re.Pattern[str]:
+    parts = (f"(?P<g{i}>{pat})" for i, (_, _, pat) in enumerate(LABELS))
+    return re.compile(r"(?<![a-z0-9])(?:" + "|".join(parts) + r")" + _D)
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A label found in a segment and the text that follows it up to the next label."""
+
+    field: str
+    tier: int
+    seg: Segment
+    start: int  # of the value region in seg.text
+    end: int
+    label_x: tuple[float, float]
+
+
+def hits(segs: Sequence[Segment]) -> list[Hit]:
+    out: list[Hit] = []
+    for seg in segs:
+        matches = list(label_regex().finditer(fold(seg.text)))
+        for i, m in enumerate(matches):
+            index = int(next(k for k, v in m.groupdict().items() if v is not None)[1:])
+            field, tier, _ = LABELS[index]
+            end = matches[i + 1].start() if i + 1 < len(matches) else len(seg.text)
+            width = (seg.x1 - seg.x0) / max(len(seg.text), 1)
+            box = (seg.x0 + m.start() * width, seg.x0 + m.end() * width)
+            if field:
+                out.append(Hit(field, tier, seg, m.end(), end, box))
+    return out
+
+
+def starts_with_label(seg: Segment) -> bool:
+    m = label_regex().search(fold(seg.text))
+    return m is not None and m.start() <= 2
+
+
+def value_regions(hit: Hit, lines: Lines) -> Iterable[tuple[Segment, int, int, float]]:
+    """Where a label's value may be, with a weight: after it, in the segments to its right, or in the
+    two lines below (tier 0 labels, and labels standing alone as in a column header)."""
+    yield hit.seg, hit.start, hit.end, 1.0
+    seg: Segment | None = hit.seg
+    for _ in range(3 if hit.end == len(hit.seg.text) else 0):  # values right of a segment's last label
+        seg = right_of(lines, seg) if seg else None
+        if seg is None or starts_with_label(seg):
+            break
+        yield seg, 0, len(seg.text), 1.0  # "T.V.A. | : 20 % | 2 761,01 EUR": a rate may come first
+    if hit.tier == 0 or not any(c.isalnum() for c in hit.seg.text[hit.start : hit.end]):
+        lo, hi = hit.label_x[0], max(hit.label_x[1], hit.seg.x1)
+        for under in below(lines, hit.seg, lo, hi, depth=2):  # 2: "Date limite de / paiement / 8 août"
+            if starts_with_label(under):
+                break
+            yield under, 0, len(under.text), 1.0 if under.line == hit.seg.line + 1 else 0.9
