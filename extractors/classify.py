@@ -1,4 +1,8 @@
-"""Document type from content keywords (French and English), with a confidence from the margin."""
+"""Document type from content keywords, with a confidence from the margin.
+
+French and English first; the invoice and credit-note vocabulary also covers German and Dutch, which
+suppliers across the border print (Rechnung, Factuur, MwSt., BTW, Totaal).
+"""
 
 from __future__ import annotations
 
@@ -20,10 +24,16 @@ _KEYWORDS: dict[DocType, tuple[tuple[str, float], ...]] = {
         (r"penalites?\s+de\s+retard|indemnite\s+forfaitaire", 1.0),
         (r"designation|quantite|\bqte\b|prix\s+unitaire|unit\s+price|\bqty\b", 0.75),
         (r"bon\s+de\s+commande|purchase\s+order|\bsiret\b", 0.5),
+        # German and Dutch; a text layer may split a spaced-out title letter ("F actuurnummer")
+        (r"rechnung|\bf\s?a\s?c\s?t\s?u\s?u\s?r", 2.0), (r"\bmwst\b|\bbtw\b|\bust-?id", 0.5),
+        (r"\btotaa?l\b|gesamtbetrag|te\s+betalen|zu\s+zahlen|zahlungs(?:ziel|bedingungen)", 0.75),
     ),
     DocType.CREDIT_NOTE: (
         (r"(?m)^\s*avoir\b|facture\s+d'avoir|avoir\s+n\s?[°o]", 4.0), (r"credit\s+note", 4.0),
         (r"note\s+de\s+credit", 4.0), (r"avoir", 0.5), (r"rembourse", 0.5),
+        # the number label says it even when OCR joins the "AVOIR" title to the seller's name
+        (r"(?:numero|n\s?[°o]\.?)\s*(?:de\s+l'|d')\s*avoir", 4.0),
+        (r"gutschrift|creditnota|creditfactuur", 4.0),
     ),
     DocType.BANK_DETAILS: (
         (r"releve\s+d'identite\s+bancaire", 5.0), (r"\brib\b", 2.0), (r"\biban\b", 1.5),
@@ -62,6 +72,9 @@ _UTILITY = re.compile(
     r"|point\s+de\s+(?:livraison|comptage)|\bpdl\b|\bpce\b|releve\s+de\s+compteur|index\s+(?:releve|de\s+consommation)"
     r"|consommation\s+d'eau|abonnement\s+(?:internet|box|mobile|telephon)|quittance\s+de\s+loyer"
 )
+# A priced line: an amount with cents. A RIB is bank identifiers only; an itemised page is not one.
+_PRICED = re.compile(r"(?<![\d.,])\d+(?:[ .,]\d{3})*[.,]\d{2}(?![\d.,%])")
+PRICED_LINES = 3
 _PERSON = re.compile(r"(?m)^\s*(?:m\.|mme|mlle|monsieur|madame|mr|mrs|ms)\s+[a-z]")
 _COMPANY = re.compile(r"\b(?:sas|sarl|sa|eurl|sasu|sci|mairie|commune|departement|hopital|chu|conseil)\b")
 
@@ -98,8 +111,10 @@ def classify(text: str) -> tuple[DocType, float]:
     if _UTILITY.search(folded) and _PERSON.search(folded) and not _addressed_to_company(folded):
         s[DocType.PROOF_OF_ADDRESS] += 6.0
         s[DocType.INVOICE] *= 0.5
-    # A RIB carries an IBAN, but so does every invoice: totals mean it is not a bank-details sheet.
-    if s[DocType.INVOICE] >= 4.0:
+    # A RIB carries an IBAN, but so does every invoice: invoice vocabulary or priced lines mean the
+    # bank identifiers are a payment footer, not a bank-details sheet.
+    priced = sum(1 for line in folded.splitlines() if _PRICED.search(line))
+    if s[DocType.INVOICE] >= 4.0 or priced >= PRICED_LINES:
         s[DocType.BANK_DETAILS] *= 0.3
     if s[DocType.CREDIT_NOTE] >= 4.0:  # a credit note uses the invoice vocabulary too
         s[DocType.INVOICE] *= 0.5

@@ -22,6 +22,7 @@ _ID_LABEL = re.compile(r"(?i)\b(?:siret|siren|rcs|tva|vat|iban)\b[^0-9]*$")
 _PREPAID = re.compile(
     r"acompte|deja\s+(?:paye|regle|verse)|paid\s+to\s+date|prepaid|avance\s+(?:versee|recue)"
 )
+NOISE_CONF = 0.45  # a reading whose words OCR trusts less than this does not end the search for a value
 _RATE = re.compile(r"(\d{1,2}(?:[.,]\d{1,2})?)\s*%")
 
 
@@ -39,7 +40,7 @@ def _label_candidates(pages: list[Lines]) -> list[Candidate]:
                         out.append(
                             Candidate(hit.field, value, conf, seg.page, hit.seg.line, None, rate_s, repairs)
                         )
-                    if readings:
+                    if any(ocr >= NOISE_CONF for _, ocr, _ in readings):  # else noise ("ane"): look on
                         break
     return out
 
@@ -56,24 +57,31 @@ def _buyer_zone(pages: list[Lines]) -> set[tuple[int, int, float]]:
     return zone
 
 
-NOT_A_NAME = re.compile(
+_NOT_A_NAME = re.compile(
     r"(?i)^(facture|invoice|avoir|credit note|devis|page|date|t[ée]l|fax|e-?mail|tel)\b"
     r"|@|www\.|https?:|\b\d{5}\b|^\d|\b(rue|avenue|av\.|bd|boulevard|chemin|place|impasse|route|all[ée]e)\b"
 )
 
 
+_LEGAL_FORM = re.compile(
+    r"(?i)\b(?:sarl|sas|sasu|sa|eurl|sci|snc|scop|selarl|ltd|gmbh|inc|llc|bv)\b|&\s+associ|\bet\s+fils\b"
+)
+
+
 def _seller_name(lines: Lines, buyer: set[tuple[int, int, float]]) -> Candidate | None:
-    """The first prominent line at the top of page 1 that is neither a label nor an address."""
-    for row in lines[:8]:
-        for seg in row:
-            label = label_regex().search(fold(seg.text))
-            if seg.key in buyer or (label and label.start() < 3):
-                continue
-            name = seg.text[: label.start() if label else None].strip(" :-|—")
-            if NOT_A_NAME.search(name) or sum(c.isalpha() for c in name) < 3:
-                continue
-            return Candidate("BT-27", name, 0.55 * seg.conf(), seg.page, seg.line)
-    return None
+    """A prominent line at the top of page 1 that is neither a label, a title nor an address: the
+    first one naming a legal form (SARL, SAS...), else the first one."""
+    found = []
+    for seg in (seg for row in lines[:8] for seg in row):
+        label = label_regex().search(fold(seg.text))
+        if seg.key in buyer or (label and label.start() < 3):
+            continue
+        name = seg.text[: label.start() if label else None].strip(" :-|—")
+        spaced_title = re.match(r"(?i)(facture|invoice|avoir)", re.sub(r"\W", "", name))  # "FACTU RE"
+        if _NOT_A_NAME.search(name) or spaced_title or sum(c.isalpha() for c in name) < 3:
+            continue
+        found.append(Candidate("BT-27", name, 0.55 * seg.conf(), seg.page, seg.line))
+    return next((c for c in found if _LEGAL_FORM.search(c.value)), found[0] if found else None)
 
 
 def _best(cands: Sequence[Candidate], field: str) -> Candidate | None:

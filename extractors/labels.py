@@ -1,4 +1,4 @@
-"""Label vocabulary (French and English) and where on the page each label's value may be."""
+"""Label vocabulary (French, English, some German and Dutch) and where each label's value may be."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from functools import cache
 from extractors.candidates import AMOUNTS
 from extractors.layout import Lines, Segment, below, fold, right_of
 
-_D = r"(?![a-z0-9])"  # end of a word in folded text
+_D = r"(?![a-z_])"  # end of a word in folded text (a digit may follow: "Total excl. VAT3389,00")
 _HT = r"h\.?\s?t\.?" + _D
 _TVA = r"t\.?v\.?a\.?" + _D
 _TTC = r"t\.?[ti]\.?c\.?" + _D  # OCR reads TTC as TIC
@@ -23,6 +23,7 @@ LABELS: tuple[tuple[str, int, str], ...] = (
     ("", 0, r"(?:code|ref\.?|reference|id)\s+client|client\s+" + NO + r"|(?:n\s?[°o]\.?\s*)?client\s+id"),
     ("", 0, NO + r"\s*(?:de\s+)?" + _TVA + r"(?:\s*intra\w*)?|" + _TVA + r"\s*intra[\w.-]*"),
     ("", 0, r"identifiant\s+tva|vat\s+(?:number|no|id|reg\w*)|" + _TVA + r"\s+non\s+applicable"),
+    ("", 0, r"(?:uw\s+)?btw[\s-]?(?:nummer|nr|id)\.?|ust-?id(?:nr)?\.?|steuer-?nr\.?"),
     ("", 0, r"iban|bic|swift|siret|siren|rcs|code\s+(?:banque|guichet)|cle\s+rib|capital(?:\s+social)?"),
     (
         "",
@@ -33,20 +34,23 @@ LABELS: tuple[tuple[str, int, str], ...] = (
         + NO,
     ),
     ("", 0, r"date\s+(?:de\s+)?(?:livraison|commande|prestation|naissance)|(?:delivery|order)\s+date"),
+    ("", 0, r"(?:order|bestel|lever|liefer|bestell)\s?datum|(?:order|klant|kunden)\s?(?:nummer|nr)\.?"),
     ("", 0, r"acompte(?:\s+verse)?|deja\s+(?:paye|regle)|remise|escompte|paid\s+to\s+date"),
     ("BT-9", 0, r"date\s+(?:d'|de\s+l')?\s*echeance|echeance(?:\s+le)?|due\s+date|date\s+due|payment\s+due"),
     (
         "BT-9",
         0,
-        r"date\s+limite(?:\s+de(?:\s+(?:paiement|reglement))?)?|(?:a\s+)?(?:payer|regler)\s+(?:avant|au\s+plus\s+tard)(?:\s+le)?",
+        r"date\s+limite(?:\s+de(?:\s+(?:paiement|reglement))?)?(?:\s+le)?|(?:a\s+)?(?:payer|regler)\s+(?:avant|au\s+plus\s+tard)(?:\s+le)?",
     ),
     ("BT-9", 0, r"payable\s+(?:avant\s+)?le|due\s+(?:by|on)|pay\s+by"),
+    ("BT-9", 0, r"verval\s?datum|falligkeits?datum|fallig\s+(?:am|bis)|zahlungsziel"),
     ("BT-2", 0, r"date\s+(?:de\s+(?:la\s+)?)?(?:facture|facturation|l'avoir)|date\s+d'\s*emission"),
     (
         "BT-2",
         0,
         r"invoice\s+date|date\s+of\s+(?:issue|invoice)|issue\s+date|issued\s+on|facture\s+du|emise?\s+le",
     ),
+    ("BT-2", 0, r"rechnungs\s?datum|f\s?actuur\s?datum|^date(?=\s*:)|(?<=[0-9]\s)du(?=\s+\d)"),
     (
         "BT-44",
         0,
@@ -55,15 +59,20 @@ LABELS: tuple[tuple[str, int, str], ...] = (
     ("BT-1", 0, r"(?:facture|invoice|avoir|credit\s+note)\s*" + NO + r"(?:\s*de\s+facture)?"),
     ("BT-1", 0, NO + r"\s*(?:de\s+)?(?:la\s+)?(?:facture|d'avoir|avoir|invoice)"),
     ("BT-1", 0, r"invoice\s+(?:id|ref(?:erence)?)|ref(?:erence)?\.?\s*(?:de\s+(?:la\s+)?)?facture"),
+    ("BT-1", 0, r"rechnungs?[\s-]?(?:nr|nummer|no)\.?|f\s?actuur\s?(?:nr|nummer|no)\.?"),
     (HT, 0, r"(?:sous[\s-]?)?total\s+(?:net\s+)?(?:\(?" + _HT + r"\)?|hors\s+tax\w*)"),
     (HT, 0, r"(?:montant|base|prix)\s+(?:total\s+)?(?:net\s+)?(?:" + _HT + r"|hors\s+tax\w*)|net\s+" + _HT),
     (HT, 0, r"sub[\s-]?total|total\s+(?:excl\.?|excluding|before|without|net\s+of|ex\.?)\s+(?:vat|tax)"),
     (HT, 0, r"total\s+net|net\s+(?:amount|total)|sous[\s-]?total|total\s+" + _HT),
+    (HT, 0, r"exclusief\s+btw|excl\.?\s+btw|grondslag|netto\s?(?:betrag|summe|bedrag)"),
     (TVA, 0, r"(?:total|montant)\s+(?:de\s+la\s+|total\s+|des\s+)?" + _TVA + r"|total\s+(?:vat|tax)"),
     (TVA, 0, r"(?:vat|tax)\s+amount"),
+    (TVA, 0, r"btw[\s-]?bedrag|mwst\.?[\s-]?betrag|umsatzsteuer|mehrwertsteuer"),
     (TTC, 0, r"(?:total|montant)\s+(?:total\s+|net\s+)?" + _TTC + r"|grand\s+total|total\s+facture"),
     (TTC, 0, r"total\s+(?:incl\.?|including|inc\.?)\s+(?:vat|tax\w*)|invoice\s+total|total\s+general"),
     (TTC, 0, r"total\s+toutes\s+taxes(?:\s+comprises)?|total\s+amount|montant\s+total"),
+    (TTC, 0, r"factuur\s?totaal|totaal\s+(?:incl\.?|inclusief)\s+btw|(?:gesamt|rechnungs|end)betrag"),
+    (TTC, 0, r"total\s+for\s+this\s+invoice"),
     (
         DUE,
         0,
@@ -72,11 +81,11 @@ LABELS: tuple[tuple[str, int, str], ...] = (
     (DUE, 0, r"solde\s+(?:a\s+payer|du)|amount\s+(?:due|payable)|balance\s+due|total\s+due|a\s+regler"),
     ("BT-27", 0, r"vendeur|fournisseur|emetteur|prestataire|seller|supplier|vendor|raison\s+sociale"),
     ("BT-27", 1, r"^(?:from|de\s+la\s+part\s+de|expediteur)"),
-    ("BT-44", 1, r"client|customer|acheteur|buyer|pour(?=\s*(?::|$))"),
-    (TVA, 1, _TVA + r"|vat|tax"),
-    (TTC, 1, r"total|" + _TTC),
-    ("BT-2", 1, r"date|(?:le|du)(?=\s+\d)"),
-    ("BT-1", 1, r"facture|invoice|avoir|n\s?[°º]"),
+    ("BT-44", 1, r"client|customer|acheteur|buyer|pour(?=\s*(?::|$))|^to(?=\s*:)"),
+    (TVA, 1, _TVA + r"|vat|tax|btw|mwst\.?"),
+    (TTC, 1, r"total|totaal|" + _TTC),
+    ("BT-2", 1, r"date|datum|(?:le|du|of|dated)(?=\s+\d)"),
+    ("BT-1", 1, r"facture|invoice|avoir|n\s?[°º]|factuur|rechnung"),
 )
 TIER_CONF = (0.9, 0.7)
 
@@ -84,7 +93,7 @@ TIER_CONF = (0.9, 0.7)
 @cache
 def label_regex() -> re.Pattern[str]:
     parts = (f"(?P<g{i}>{pat})" for i, (_, _, pat) in enumerate(LABELS))
-    return re.compile(r"(?<![a-z0-9])(?:" + "|".join(parts) + r")" + _D)
+    return re.compile(r"(?<![a-z0-9_])(?:" + "|".join(parts) + r")" + _D)
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from extractors.results import PageText, Word
 
 GAP = 1.5  # a horizontal gap wider than this many line heights separates two segments
 SIZE_JUMP = 1.45  # neighbours whose heights differ by more than this ratio are in separate segments...
+SPECK_CONF = 0.6  # a lone letter read with less confidence than this is taken for a speck
 SIZE_GAP = 0.6  # ...when a gap wider than a word space (this many line heights) also parts them
 
 
@@ -60,9 +61,17 @@ def _line_of(lines: list[list[Word]], w: Word) -> bool:
     return abs((w.top + w.bottom) / 2 - middle) <= 0.5 * height
 
 
+def _is_speck(w: Word) -> bool:
+    """Noise OCR reads as a mark or a lone letter ("_", ":", "a" at 0.3): it would part a label from
+    the value below it, so it is left out of the layout. Marks read with confidence ("%", "&") stay."""
+    if any(c.isdigit() for c in w.text):  # "2 195,47": a thousands group is never a speck
+        return False
+    return sum(c.isalnum() for c in w.text) <= 1 and len(w.text) <= 2 and w.conf < SPECK_CONF
+
+
 def _segments_from_words(page: int, words: Sequence[Word]) -> Lines:
     lines: list[list[Word]] = []
-    for w in sorted(words, key=lambda w: (w.top + w.bottom) / 2):
+    for w in sorted((w for w in words if not _is_speck(w)), key=lambda w: (w.top + w.bottom) / 2):
         if _line_of(lines, w):
             lines[-1].append(w)
         else:

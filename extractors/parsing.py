@@ -16,12 +16,22 @@ _MONTHS = {
     "january": 1, "jan": 1, "february": 2, "feb": 2, "march": 3, "mar": 3, "april": 4,
     "apr": 4, "may": 5, "june": 6, "jun": 6, "july": 7, "jul": 7, "august": 8, "aug": 8,
     "september": 9, "sep": 9, "october": 10, "november": 11, "december": 12,
+    # German (März folds to marz) and Dutch, as printed by suppliers across the border
+    "januar": 1, "februar": 2, "marz": 3, "maerz": 3, "mrz": 3, "juni": 6, "juli": 7,
+    "oktober": 10, "okt": 10, "dezember": 12, "dez": 12,
+    "januari": 1, "februari": 2, "maart": 3, "mrt": 3, "mei": 5, "augustus": 8,
 }  # fmt: skip
 _MONTH = r"([a-z]{3,9})\.?"
-_ISO = re.compile(r"\b(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})\b")
-_NUMERIC = re.compile(r"\b(\d{1,2})\s?[/.\-]\s?(\d{1,2})\s?[/.\-]\s?(\d{4}|\d{2})\b")
-_DAY_MONTH = re.compile(r"\b(\d{1,2})(?:er|st|nd|rd|th)?\s+" + _MONTH + r",?\s+(\d{4}|\d{2})\b")
-_MONTH_DAY = re.compile(r"\b" + _MONTH + r"\s+(\d{1,2})(?:st|nd|rd|th)?,?\s+(\d{4})\b")
+# A numeric date is never part of a longer run of numbers: a phone "01.02.03.04.05", "INV/2023/03/08".
+_ALONE_L = r"(?<![\d/])(?<!\d[.,-])"
+_ALONE_R = r"(?![.,/]\d)(?!-\d{1,2}-\d)"
+_ISO = re.compile(_ALONE_L + r"\b(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})\b" + _ALONE_R)
+_NUMERIC = re.compile(_ALONE_L + r"\b(\d{1,2})\s?[/.\-]\s?(\d{1,2})\s?[/.\-]\s?(\d{4}|\d{2})\b" + _ALONE_R)
+# "3 août 2026", "1er mars", "7. Mai 2014", "3rd of August, 2014", "03-AUG-14"
+_DAY = r"\b(\d{1,2})(?:er|st|nd|rd|th|\.)?(?:\s+of)?(?:\s+|[-/])"
+_DAY_MONTH = re.compile(_DAY + _MONTH + r"(?:\s*,?\s+|[-/])(\d{4}|\d{2})\b(?![.,]\d)")
+# "August 3, 2014", "Aug. 3rd 2014", and "August 3 , 2014" as a text layer splits it
+_MONTH_DAY = re.compile(r"\b" + _MONTH + r"\s+(\d{1,2})(?:st|nd|rd|th)?(?:\s*,\s*|\s+)(\d{4})\b")
 
 _SPACES = "\u00a0\u202f\u2009\u2007 '’"
 _AMOUNT = re.compile(
@@ -98,23 +108,32 @@ def _iso(year: int, month: int, day: int) -> str | None:
         return None
 
 
+def _numeric(m: re.Match[str]) -> str | None:
+    """Day first as in Europe; month first only when no day-first reading exists ("03/20/2023")."""
+    day, month, year = int(m[1]), int(m[2]), int(m[3])
+    return _iso(year, month, day) or (_iso(year, day, month) if day <= 12 < month else None)
+
+
 def parse_date(s: str) -> str | None:
-    """The first date in ``s`` as ``YYYY-MM-DD`` (numeric dates are read day first), or None."""
+    """The first date in ``s`` as ``YYYY-MM-DD``, or None.
+
+    Numeric dates are read day first unless only month first is a date; month names may be French,
+    English, German or Dutch, abbreviated or not, with an ordinal ("1er", "3rd", "7.").
+    """
     text = _fold(s)
-    candidates: list[tuple[int, str]] = []
-    if (m := _ISO.search(text)) and (iso := _iso(int(m[1]), int(m[2]), int(m[3]))):
-        candidates.append((m.start(), iso))
-    if (m := _NUMERIC.search(text)) and (iso := _iso(int(m[3]), int(m[2]), int(m[1]))):
-        candidates.append((m.start(), iso))
-    for m in _DAY_MONTH.finditer(text):
-        if (month := _month(m[2])) and (iso := _iso(int(m[3]), month, int(m[1]))):
-            candidates.append((m.start(), iso))
-            break
-    for m in _MONTH_DAY.finditer(text):
-        if (month := _month(m[1])) and (iso := _iso(int(m[3]), month, int(m[2]))):
-            candidates.append((m.start(), iso))
-            break
-    return min(candidates)[1] if candidates else None
+    readings = (
+        *((m.start(), _iso(int(m[1]), int(m[2]), int(m[3]))) for m in _ISO.finditer(text)),
+        *((m.start(), _numeric(m)) for m in _NUMERIC.finditer(text)),
+        *((m.start(), _named(m[3], m[2], m[1])) for m in _DAY_MONTH.finditer(text)),
+        *((m.start(), _named(m[3], m[1], m[2])) for m in _MONTH_DAY.finditer(text)),
+    )
+    found = [(at, iso) for at, iso in readings if iso]
+    return min(found)[1] if found else None
+
+
+def _named(year: str, month: str, day: str) -> str | None:
+    number = _month(month)
+    return _iso(int(year), number, int(day)) if number else None
 
 
 def _normalise_number(num: str) -> str | None:
