@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from extractors.candidates import AMOUNTS, Candidate, choose_amounts, cross_check, id_candidates
-from extractors.labels import NO, TIER_CONF, hits, label_regex, value_regions
+from extractors.labels import NO, TIER_CONF, Hit, hits, label_regex, value_regions
 from extractors.layout import Lines, fold, join, layout
 from extractors.parsing import currency_of
 from extractors.results import FieldSet, PageText
@@ -26,23 +26,32 @@ NOISE_CONF = 0.45  # a reading whose words OCR trusts less than this does not en
 _RATE = re.compile(r"(\d{1,2}(?:[.,]\d{1,2})?)\s*%")
 
 
+def _hit_candidates(hit: Hit, lines: Lines) -> list[Candidate]:
+    """Candidates for one label from the first region that reads. An amount column sits at the right:
+    when the label's own segment and a segment to its right both hold amounts ("Tax 15% on $ 112.90 |
+    $ 16.94"), the rightmost is the value and the others stay as weaker alternatives."""
+    rate = _RATE.search(hit.seg.text[max(0, hit.start - 12) : hit.end])
+    rate_s = rate[1].replace(",", ".") if rate and hit.field == TVA else None
+    found: list[Candidate] = []
+    trusted = False  # a reading OCR is sure of was found; noise ("ane") does not end the search
+    for seg, a, b, weight in value_regions(hit, lines):
+        readings = read(hit.field, seg, a, b, alone=seg is not hit.seg)
+        if not readings:
+            continue
+        sure = any(ocr >= NOISE_CONF for _, ocr, _ in readings)
+        if trusted:
+            if not (sure and hit.field in AMOUNTS and seg.line == hit.seg.line):
+                break
+            found = [c.with_conf(0.8 * c.conf) for c in found]  # a further amount to the right
+        for value, ocr, repairs in readings:
+            conf = weight * TIER_CONF[hit.tier] * ocr * (0.85 if repairs else 1.0)
+            found.append(Candidate(hit.field, value, conf, seg.page, hit.seg.line, None, rate_s, repairs))
+        trusted = trusted or sure
+    return found
+
+
 def _label_candidates(pages: list[Lines]) -> list[Candidate]:
-    out = []
-    for lines in pages:
-        for row in lines:
-            for hit in hits(row):
-                for seg, a, b, weight in value_regions(hit, lines):
-                    readings = read(hit.field, seg, a, b, alone=seg is not hit.seg)
-                    rate = _RATE.search(hit.seg.text[max(0, hit.start - 12) : hit.end])
-                    rate_s = rate[1].replace(",", ".") if rate and hit.field == TVA else None
-                    for value, ocr, repairs in readings:
-                        conf = weight * TIER_CONF[hit.tier] * ocr * (0.85 if repairs else 1.0)
-                        out.append(
-                            Candidate(hit.field, value, conf, seg.page, hit.seg.line, None, rate_s, repairs)
-                        )
-                    if any(ocr >= NOISE_CONF for _, ocr, _ in readings):  # else noise ("ane"): look on
-                        break
-    return out
+    return [c for lines in pages for row in lines for hit in hits(row) for c in _hit_candidates(hit, lines)]
 
 
 def _buyer_zone(pages: list[Lines]) -> set[tuple[int, int, float]]:

@@ -278,3 +278,16 @@ def test_dates_are_not_amounts_and_names_lose_ocr_specks() -> None:
     text = "À régler : 2025-11-18\nClient : Restaurant ‘Le Central .\n"
     v = extract_fields([page(text)]).values
     assert "BT-115" not in v and v["BT-44"] == "Restaurant Le Central"
+
+
+def test_the_amount_column_at_the_right_wins_over_a_base_printed_beside_the_label() -> None:
+    p = _ocr_page(
+        ("Subtotal", 100, 50),
+        ("$ 112.90", 100, 500),
+        ("Tax 15% on $ 112.90", 118, 50),
+        ("$ 16.94", 118, 500),
+        ("Total", 136, 50),
+        ("$ 129.84", 136, 500),
+    )
+    v = extract_fields([p]).values
+    assert (v["BT-109"], v["BT-110"], v["BT-112"]) == ("112.90", "16.94", "129.84")
