@@ -64,8 +64,8 @@ def _make(
 
 _SIRET = re.compile(r"(?i)\b(siret|siren)\b\D{0,12}?([" + _C + r"][" + _C + r" .]{7,22}[" + _C + r"])")
 _RCS = re.compile(r"(?i)\bRCS\b[^0-9]{0,25}([0-9][0-9 .]{8,12}[0-9])")
-_FR_VAT = re.compile(
-    r"\bFR[ .]?([0-9A-Z]{2})[ .]?([" + _C + r"]{3}[ .]?[" + _C + r"]{3}[ .]?[" + _C + r"]{3})(?![0-9])"
+_FR_VAT = re.compile(  # FR, the key, the SIREN; OCR may put a space anywhere ("FR8784761221 5")
+    r"\bFR[ .]?((?:[0-9A-Z][ .]?){2})((?:[" + _C + r"][ .]?){8}[" + _C + r"])(?![0-9])"
 )
 _VAT_LABEL = re.compile(r"(?i)(?:tva|vat)\b[^:]{0,25}:?\s*([A-Z]{2}[0-9A-Z .]{8,16}[0-9A-Z])")
 _VAT_OTHER = re.compile(  # a VAT number of another EU state (or GB, CH, NO): its prefix, then 8-12 characters

@@ -16,6 +16,7 @@ _TVA = r"t\.?v\.?a\.?" + _D
 _TTC = r"t\.?[ti]\.?c\.?" + _D  # OCR reads TTC as TIC
 NO = r"(?:n\s?[°º*o]\.?|no\.?|nr\.?|num[eé]ro|number|#)"
 HT, TVA, TTC, DUE = AMOUNTS
+_NAMES = ("BT-27", "BT-44")  # the fields whose values hold no digit
 # (field, tier, folded-text pattern); earlier entries win at the same position. Tier 0 labels may
 # take their value from the line below, tier 1 (generic words) only from the same line.
 # Field "" marks label-like phrases to skip (identifier labels, "code client", other documents' numbers).
@@ -138,7 +139,11 @@ def value_regions(hit: Hit, lines: Lines) -> Iterable[tuple[Segment, int, int, f
         if seg is None or starts_with_label(seg):
             break
         yield seg, 0, len(seg.text), 1.0  # "T.V.A. | : 20 % | 2 761,01 EUR": a rate may come first
-    if hit.tier == 0 or not any(c.isalnum() for c in hit.seg.text[hit.start : hit.end]):
+    rest = hit.seg.text[hit.start : hit.end]
+    bare = not any(c.isalnum() for c in rest) or (
+        hit.field not in _NAMES and not any(c.isdigit() for c in rest)
+    )
+    if hit.tier == 0 or bare:  # a label without a value beside it ("Date: d'émission", "Client")
         lo, hi = hit.label_x[0], max(hit.label_x[1], hit.seg.x1)
         for under in below(lines, hit.seg, lo, hi, depth=2):  # 2: "Date limite de / paiement / 8 août"
             if starts_with_label(under):

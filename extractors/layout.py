@@ -16,13 +16,16 @@ SPECK_CONF = 0.6  # a lone letter read with less confidence than this is taken f
 SIZE_GAP = 0.6  # ...when a gap wider than a word space (this many line heights) also parts them
 
 
+_QUOTE_SPECKS = str.maketrans("‘“”«»", "     ")  # OCR reads specks before words as opening quotes
+
+
 def fold(text: str) -> str:
     """Lower-case, accents removed, one character for one character (spans stay aligned)."""
     out = []
     for ch in text:
         base = "".join(c for c in unicodedata.normalize("NFKD", ch) if not unicodedata.combining(c))
         out.append(base.lower() if len(base) == 1 else ch.lower())
-    return "".join(out).replace("’", "'")
+    return "".join(out).replace("’", "'").translate(_QUOTE_SPECKS)
 
 
 @dataclass(frozen=True)
