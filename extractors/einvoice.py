@@ -233,11 +233,14 @@ _UBL = _Paths(
 def _fields(root: etree._Element, paths: _Paths, *, ubl: bool) -> dict[str, str]:
     values: dict[str, str] = {}
     for term, alternatives in paths.terms.items():
-        if term in ("BT-30", "BT-31", "BT-84", "BT-110"):
+        if term in ("BT-9", "BT-30", "BT-31", "BT-84", "BT-110"):
             continue
         value = next((v for v in (_text(root, p) for p in alternatives) if v), None)
         if value is not None:
             values[term] = _normalise(term, value)
+    dates = (el.text.strip() for el in _all(root, paths.terms["BT-9"]) if el.text and el.text.strip())
+    if due := sorted(_normalise("BT-9", d) for d in dates):  # EXTENDED may list several terms: the
+        values["BT-9"] = due[0]  # earliest (a discount date) is due first
     legal = _legal_registration(_all(root, paths.terms["BT-30"]), values.get("BT-40"))
     if legal:
         values["BT-30"] = legal

@@ -249,3 +249,10 @@ def test_sniff_and_non_invoices() -> None:
 )
 def test_flavor_and_profile(guideline: str | None, syntax: str, expected: tuple[str, str]) -> None:
     assert flavor_and_profile(guideline, syntax=syntax) == expected
+
+
+@needs_corpus
+def test_several_payment_terms_give_the_earliest_due_date() -> None:
+    # EXTENDED lists "Zahlbar mit 2% Skonto bis 14.12." after "ohne Abschlag bis 31.12."
+    xml = embedded("mustangproject/library-test/EXTENDED_Fremdwaehrung_wdis_fx-pdfa4.pdf")
+    assert parse_invoice_xml(xml).fields.values["BT-9"] == "2025-12-14"
