@@ -9,9 +9,9 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from extractors.candidates import AMOUNTS, Candidate, choose_amounts, cross_check, id_candidates
-from extractors.labels import NO, TIER_CONF, Hit, hits, label_regex, value_regions
+from extractors.labels import NO, TIER_CONF, Hit, first_label, hits, label_regex, value_regions
 from extractors.layout import Lines, fold, join, layout
-from extractors.parsing import currency_of
+from extractors.parsing import currency_of, parse_date
 from extractors.results import FieldSet, PageText
 from extractors.values import read
 
@@ -93,6 +93,17 @@ def _seller_name(lines: Lines, buyer: set[tuple[int, int, float]]) -> Candidate 
     return next((c for c in found if _LEGAL_FORM.search(c.value)), found[0] if found else None)
 
 
+def _first_date(lines: Lines) -> Candidate | None:
+    """The first date of page 1 outside any other date's label: the issue date when its label was
+    misread ("ora patel facture: 2025-08-20"); low confidence, so the document goes to review."""
+    for seg in (seg for row in lines for seg in row):
+        if first_label(seg.text) in ("", "BT-9"):  # "Date de livraison", "Échéance"
+            continue
+        if date := parse_date(seg.text):
+            return Candidate("BT-2", date, 0.35, seg.page, seg.line)
+    return None
+
+
 def _best(cands: Sequence[Candidate], field: str) -> Candidate | None:
     mine = [c for c in cands if c.field == field]
     return max(mine, key=lambda c: (round(c.conf, 2), c.page, c.line)) if mine else None
@@ -154,6 +165,8 @@ def extract_fields(pages: Sequence[PageText]) -> FieldSet:
             values["BT-30"] = siret.with_conf(max(siren.conf, siret.conf))
     if "BT-27" in values:
         values["BT-27"] = _with_accents(values["BT-27"], laid)
+    if "BT-2" not in values and laid and (first := _first_date(laid[0])):
+        values["BT-2"] = first
     text = "\n".join(p.text for p in pages)
     prepaid = bool(_PREPAID.search(fold(text)))
     values |= choose_amounts([c for c in cands if c.field in AMOUNTS], prepaid=prepaid)

@@ -124,6 +124,12 @@ def hits(segs: Sequence[Segment]) -> list[Hit]:
     return out
 
 
+def first_label(text: str) -> str | None:
+    """The field of the first label in ``text`` ("" for a phrase to skip, such as "Date de livraison")."""
+    m = label_regex().search(fold(text))
+    return None if m is None else LABELS[int(next(k for k, v in m.groupdict().items() if v)[1:])][0]
+
+
 def starts_with_label(seg: Segment) -> bool:
     m = label_regex().search(fold(seg.text))
     return m is not None and m.start() <= 2

@@ -25,7 +25,9 @@ _MONTH = r"([a-z]{3,9})\.?"
 # A numeric date is never part of a longer run of numbers: a phone "01.02.03.04.05", "INV/2023/03/08".
 _ALONE_L = r"(?<![\d/])(?<!\d[.,-])"
 _ALONE_R = r"(?![.,/]\d)(?!-\d{1,2}-\d)"
-_ISO = re.compile(_ALONE_L + r"\b(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})\b" + _ALONE_R)
+_ISO = re.compile(
+    _ALONE_L + r"\b(\d{4})\s?[-/.]\s?(\d{1,2})\s?[-/.]\s?(\d{1,2})\b" + _ALONE_R
+)  # "2025- 10-04"
 _NUMERIC = re.compile(_ALONE_L + r"\b(\d{1,2})\s?[/.\-]\s?(\d{1,2})\s?[/.\-]\s?(\d{4}|\d{2})\b" + _ALONE_R)
 # "3 août 2026", "1er mars", "7. Mai 2014", "3rd of August, 2014", "03-AUG-14"
 _DAY = r"\b(\d{1,2})(?:er|st|nd|rd|th|\.)?(?:\s+of)?(?:\s+|[-/])"

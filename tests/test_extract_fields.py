@@ -291,3 +291,11 @@ def test_the_amount_column_at_the_right_wins_over_a_base_printed_beside_the_labe
     )
     v = extract_fields([p]).values
     assert (v["BT-109"], v["BT-110"], v["BT-112"]) == ("112.90", "16.94", "129.84")
+
+
+def test_a_misread_date_label_falls_back_to_the_first_date_with_low_confidence() -> None:
+    text = "Plomberie Mercier\nDate de livraison : 2025-08-02\nora patel facture: 2025-08-20\n"
+    fields = extract_fields([page(text)])
+    assert fields.values["BT-2"] == "2025-08-20"  # the delivery date is not taken for it
+    assert fields.confidence["BT-2"] < 0.5  # so the document goes to review
+    assert extract_fields([page("À régler avant le : 2025- 10-04\n")]).values["BT-9"] == "2025-10-04"
