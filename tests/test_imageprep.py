@@ -51,7 +51,34 @@ def test_quarter_turns_apply_to_the_copy_only() -> None:
     assert side.image.shape == (1240, 1754) and side.image[115, -115] == 0  # clockwise: top-right
 
 
-def test_osd_copy_is_half_size_at_300_dpi() -> None:
+def test_osd_copy_is_the_working_copy_up_to_300_dpi() -> None:
     prepared = imageprep.prepare_for_ocr(_page(3508, 2480))
     small, dpi = imageprep.osd_copy(prepared)
-    assert small.shape == (1754, 1240) and dpi == 150.0
+    assert small is prepared.image and dpi == 300.0
+    fine = imageprep.prepare_for_ocr(_page(4200, 2970), dpi=360.0)  # 360 dpi is not rescaled
+    small, dpi = imageprep.osd_copy(fine)
+    assert small.shape == (3500, 2475) and dpi == 300.0
+
+
+def _grain(page: np.ndarray, sigma: float) -> np.ndarray:
+    """Gaussian grain on greyish paper (on white paper half of it would be clipped away)."""
+    noise = np.random.default_rng(7).normal(0.0, sigma, page.shape)
+    return np.clip(page.astype(np.float64) * 0.85 + 20 + noise, 0, 255).astype(np.uint8)
+
+
+def test_noise_is_estimated_on_the_background() -> None:
+    page = _page()
+    assert imageprep.estimate_noise(page) < 1.0  # text edges alone are not grain
+    assert imageprep.estimate_noise(_grain(page, 10.0)) == pytest.approx(10.0, rel=0.2)
+    assert imageprep.estimate_noise(_grain(page, 28.0)) > imageprep.HEAVY_NOISE
+
+
+def test_denoising_follows_the_grain_and_the_resolution() -> None:
+    clean = imageprep.prepare_for_ocr(_page(), dpi=150.0)
+    assert not {"denoise(gauss1.2)", "denoise(median3+gauss1.0)"} & set(clean.steps)
+    office = imageprep.prepare_for_ocr(_grain(_page(), 6.0), dpi=300.0)
+    assert "denoise(gauss1.2)" in office.steps
+    hard = imageprep.prepare_for_ocr(_grain(_page(), 28.0), dpi=150.0)
+    assert "denoise(median3+gauss1.0)" in hard.steps
+    hard_fine = imageprep.prepare_for_ocr(_grain(_page(), 28.0), dpi=300.0)  # not upscaled: no median
+    assert "denoise(gauss1.2)" in hard_fine.steps
