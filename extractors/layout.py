@@ -13,7 +13,7 @@ from extractors.results import PageText, Word
 GAP = 1.5  # a horizontal gap wider than this many line heights separates two segments
 SIZE_JUMP = 1.45  # neighbours whose heights differ by more than this ratio are in separate segments...
 SPECK_CONF = 0.6  # a lone letter read with less confidence than this is taken for a speck
-SIZE_GAP = 0.6  # ...when a gap wider than a word space (this many line heights) also parts them
+SIZE_GAP = 0.9  # ...when a gap wider than a word space (this many line heights) also parts them
 
 
 _QUOTE_SPECKS = str.maketrans("‘“”«»", "     ")  # OCR reads specks before words as opening quotes
