@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import zlib
+
 from dematflow.errors import ConfigError
 from extractors.sniff import FileKind
 from pipeline.context import Context, versions
@@ -41,7 +43,8 @@ def seal(ctx: Context, doc: Document) -> StageResult:
         doc.id,
         inputs={"original": doc.sha256},
         outputs={**outputs, sealed.key: sealed.sha256},
-        tools=versions("pyHanko", "img2pdf"),
+        # An image's rendition is img2pdf's, or for plain TIFFs Pillow's decoding under zlib's Flate.
+        tools={**versions("pyHanko", "img2pdf", "pillow"), "zlib": zlib.ZLIB_RUNTIME_VERSION},
         detail={
             "development_seal": creds.development,
             "tsa": tsa or ("development" if creds.tsa_key_path else None),
