@@ -22,10 +22,13 @@ log = logging.getLogger(__name__)
 
 MIN_TEXT_CHARS = 20  # fewer alphanumerics than this on a PDF page: treat it as a scan
 # Orientation is checked only when the first reading is doubtful, so upright pages pay nothing for
-# OSD: an upright page reads at ~0.9 mean word confidence, an upside-down one at ~0.55; a page on its
-# side either reads badly or (tesseract reads vertical lines) gives words taller than wide.
+# OSD: an upright page reads at ~0.9 mean word confidence, an upside-down one at 0.44-0.55; a page
+# on its side either reads badly or (tesseract reads vertical lines) gives words taller than wide.
 DOUBTFUL_CONF = 0.80
-MIN_OSD_CONFIDENCE = 1.5  # OSD on a half-size copy of a sparse page reports 6-9 when it is right
+MIN_OSD_CONFIDENCE = 1.5  # OSD at working resolution: 3.6-21 when right on sparse invoice pages
+# Below this a page reads so badly that the turn OSD suggests, however unsure, is tried as well
+# (measured: a noisy upside-down page read at 0.54 while OSD said 180° at confidence 0.2).
+UNREADABLE_CONF = 0.65
 
 
 def _cpu_count() -> int:
@@ -129,7 +132,7 @@ def read_page(job: PageJob, ocr: OcrOptions) -> PageResult:
         small, small_dpi = imageprep.osd_copy(prepared)
         degrees, confidence = tesseract.detect_orientation(small, dpi=small_dpi, timeout=ocr.timeout)
         log.debug("page %d: osd %d° (confidence %.1f)", job.number, degrees, confidence)
-        if degrees and confidence >= MIN_OSD_CONFIDENCE:
+        if degrees and (confidence >= MIN_OSD_CONFIDENCE or _quality(page) < UNREADABLE_CONF):
             turned = imageprep.prepare_for_ocr(job.image, dpi=dpi, rotation=degrees)  # deskew again
             again, again_pdf = _recognise(turned, job.number, ocr)
             if _quality(again) > _quality(page):
