@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import io
 import random
+import re
+from collections.abc import Callable
+from datetime import date
 from decimal import Decimal
+from typing import Any
 
 import numpy as np
 import pdfplumber
@@ -12,6 +16,7 @@ import pytest
 from PIL import Image
 
 from benchmarks import synth
+from benchmarks.synth import heldout
 from benchmarks.synth.degrade import QUALITIES, degrade_pixels
 from extractors import identifiers
 
@@ -103,3 +108,40 @@ def test_scan_levels_encode_as_intended() -> None:
     assert hard.extension == "jpg" and 150 <= hard.dpi <= 200
     image = Image.open(io.BytesIO(hard.data))
     assert image.mode == "L" and round(image.info["dpi"][0]) == hard.dpi
+
+
+def _all_text(pdf: bytes) -> str:
+    with pdfplumber.open(io.BytesIO(pdf)) as doc:
+        return "\n".join(page.extract_text() or "" for page in doc.pages).replace("\xa0", " ")
+
+
+def _printed(text: str, forms: tuple[Callable[[Any], str], ...], value: Any) -> bool:
+    return any(form(value).replace("\xa0", " ") in text for form in forms)
+
+
+@pytest.mark.parametrize("layout", sorted(synth.HELDOUT_LAYOUTS))
+@pytest.mark.parametrize(("language", "credit"), [("fr", False), ("en", True)])
+def test_each_heldout_layout_prints_its_ground_truth(layout: str, language: str, credit: bool) -> None:
+    doc = synth.heldout_doc(seed=f"t-{layout}", layout=layout, language=language, credit=credit)
+    exp, text = doc.expected, _all_text(doc.pdf)
+    dates, amounts = (
+        (heldout.DATES_EN, heldout.AMOUNTS_EN) if language == "en" else (heldout.DATES_FR, heldout.AMOUNTS_FR)
+    )
+    assert doc.pdf.startswith(b"%PDF") and exp["BT-3"] == ("381" if credit else "380")
+    for key in ("BT-1", "BT-27", "BT-44"):
+        assert exp[key] in text, key
+    for key in ("BT-2", "BT-9"):
+        assert key not in exp or _printed(text, dates, date.fromisoformat(exp[key])), key
+    for key in ("BT-109", "BT-110", "BT-112", "BT-115"):
+        assert _printed(text, amounts, Decimal(exp[key])), key
+    flat = text.replace(" ", "")
+    for key in ("BT-30", "BT-31", "BT-84"):
+        assert key not in exp or exp[key] in flat, key
+    assert ("BT-5" in exp) == bool(re.search(r"€|\bEUR\b", text))
+
+
+def test_heldout_two_pages_scan_as_a_two_page_tiff() -> None:
+    pdf = synth.heldout_doc(seed=1, layout="two_pages").pdf
+    scanned = synth.scan_pages(pdf, level="office", rng=random.Random(1))
+    with Image.open(io.BytesIO(scanned.data)) as image:
+        assert scanned.extension == "tif" and getattr(image, "n_frames", 1) == 2 == heldout.page_count(pdf)

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import random
+from dataclasses import replace
+from decimal import Decimal
 
 from benchmarks.synth.degrade import LEVELS, QUALITIES, Scan, scan
+from benchmarks.synth.heldout import HELDOUT_LAYOUTS, held_number, held_style, scan_pages
 from benchmarks.synth.layouts import LAYOUTS
 from benchmarks.synth.model import DOC_TYPES, SynthDoc, invoice
 from benchmarks.synth.others import MAKERS
@@ -12,16 +15,19 @@ from benchmarks.synth.style import amount_fr_dot, pick_style
 
 __all__ = [
     "DOC_TYPES",
+    "HELDOUT_LAYOUTS",
     "LAYOUTS",
     "LEVELS",
     "QUALITIES",
     "Scan",
     "SynthDoc",
     "document",
+    "heldout_doc",
     "invoice_doc",
     "kind_for",
     "other_doc",
     "scan",
+    "scan_pages",
 ]
 
 # Of every 20 documents: 13 invoices, 2 credit notes, one of each supporting class.
@@ -50,6 +56,31 @@ def invoice_doc(
     if style.amount is amount_fr_dot:
         omitted |= {"BT-5"}  # no currency sign printed anywhere: the currency is not on the page
     expected = {k: v for k, v in inv.expected_fields().items() if k not in omitted}
+    return SynthDoc(
+        name=f"{'avoir' if credit else 'facture'}-{name}-{seed}",
+        doc_type="credit_note" if credit else "invoice",
+        layout=name,
+        language=lang,
+        pdf=pdf,
+        expected=expected,
+    )
+
+
+def heldout_doc(
+    *, seed: int | str, layout: str | None = None, credit: bool = False, language: str | None = None
+) -> SynthDoc:
+    """An invoice (or credit note) in a held-out ``layout`` with held-out wordings, never tuned on."""
+    rng = random.Random(f"heldout:{seed}")
+    lang = language or ("en" if rng.random() < 0.25 else "fr")
+    style = held_style(rng, language=lang)
+    name = layout or rng.choice(sorted(HELDOUT_LAYOUTS))
+    inv = invoice(rng, credit=credit)
+    if rng.random() < 0.5:
+        inv = replace(inv, number=held_number(rng, inv))
+    pdf, truth = HELDOUT_LAYOUTS[name](inv, style, rng)
+    if not any(sign in style.amount(Decimal(1)) for sign in ("€", "EUR")):
+        truth = {"BT-5": None, **truth}  # no currency sign on the amounts (a layout may print one)
+    expected = {k: v for k, v in (inv.expected_fields() | truth).items() if v is not None}
     return SynthDoc(
         name=f"{'avoir' if credit else 'facture'}-{name}-{seed}",
         doc_type="credit_note" if credit else "invoice",
