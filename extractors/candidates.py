@@ -62,7 +62,15 @@ def _make(
     return Candidate(field, value, conf, seg.page, seg.line, ok, None, repairs)
 
 
-_SIRET = re.compile(r"(?i)\b(siret|siren)\b\D{0,12}?([" + _C + r"][" + _C + r" .]{7,22}[" + _C + r"])")
+_SIRET = re.compile(
+    r"(?i)\b(siret|siren)\b(?:\s*(?:n[o°º]\.?|number|#))?\D{0,12}?(["
+    + _C
+    + r"]["
+    + _C
+    + r" .]{7,22}["
+    + _C
+    + r"])"
+)
 _RCS = re.compile(r"(?i)\bRCS\b[^0-9]{0,25}([0-9][0-9 .]{8,12}[0-9])")
 _FR_VAT = re.compile(  # FR, the key, the SIREN; OCR may put a space anywhere ("FR8784761221 5")
     r"\bFR[ .]?((?:[0-9A-Z][ .]?){2})((?:[" + _C + r"][ .]?){8}[" + _C + r"])(?![0-9])"

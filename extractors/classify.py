@@ -29,7 +29,7 @@ _KEYWORDS: dict[DocType, tuple[tuple[str, float], ...]] = {
         (r"\btotaa?l\b|gesamtbetrag|te\s+betalen|zu\s+zahlen|zahlungs(?:ziel|bedingungen)", 0.75),
     ),
     DocType.CREDIT_NOTE: (
-        (r"(?m)^\s*avoir\b|facture\s+d'avoir|avoir\s+n\s?[°o]", 4.0), (r"credit\s+note", 4.0),
+        (r"(?m)^\s*avoir\b|facture\s+d'avoir|avoir\s+n\s?[°o]", 4.0), (r"credit\s+(?:note|memo)", 4.0),
         (r"note\s+de\s+credit", 4.0), (r"avoir", 0.5), (r"rembourse", 0.5),
         # the number label says it even when OCR joins the "AVOIR" title to the seller's name
         (r"(?:numero|n\s?[°o]\.?)\s*(?:de\s+l'|d')\s*avoir", 4.0),

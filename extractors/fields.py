@@ -35,7 +35,7 @@ def _hit_candidates(hit: Hit, lines: Lines) -> list[Candidate]:
     found: list[Candidate] = []
     trusted = False  # a reading OCR is sure of was found; noise ("ane") does not end the search
     for seg, a, b, weight in value_regions(hit, lines):
-        readings = read(hit.field, seg, a, b, alone=seg is not hit.seg)
+        readings = read(hit.field, seg, a, b, alone=seg is not hit.seg, below=seg.line != hit.seg.line)
         if not readings:
             continue
         sure = any(ocr >= NOISE_CONF for _, ocr, _ in readings)
@@ -83,8 +83,8 @@ def _seller_name(lines: Lines, buyer: set[tuple[int, int, float]]) -> Candidate 
     found = []
     for seg in (seg for row in lines[:8] for seg in row):
         label = label_regex().search(fold(seg.text))
-        if seg.key in buyer or (label and label.start() < 3):
-            continue
+        if seg.key in buyer or (label and label.start() < 3) or first_label(seg.text) == "":
+            continue  # a label, or legal mentions ("SARL au capital de 10 000 €")
         name = seg.text[: label.start() if label else None].strip(" :-|—")
         spaced_title = re.match(r"(?i)(facture|invoice|avoir)", re.sub(r"\W", "", name))  # "FACTU RE"
         if _NOT_A_NAME.search(name) or spaced_title or sum(c.isalpha() for c in name) < 3:
@@ -110,7 +110,9 @@ def _best(cands: Sequence[Candidate], field: str) -> Candidate | None:
 
 
 _CREDIT_TITLE = re.compile(
-    r"(?:facture\s+d')?avoir|credit\s+note|note\s+de\s+credit|(?:avoir|credit\s+note)\s*" + NO + r".*"
+    r"(?:facture\s+d')?avoir|credit\s+(?:note|memo)|note\s+de\s+credit|(?:avoir|credit\s+(?:note|memo))\s*"
+    + NO
+    + r".*"
     r"|" + NO + r"\s*(?:de\s+l'|d')\s*avoir.*"
 )
 

@@ -22,6 +22,12 @@ _NAMES = ("BT-27", "BT-44")  # the fields whose values hold no digit
 # Field "" marks label-like phrases to skip (identifier labels, "code client", other documents' numbers).
 LABELS: tuple[tuple[str, int, str], ...] = (
     ("", 0, r"(?:code|ref\.?|reference|id)\s+client|client\s+" + NO + r"|(?:n\s?[°o]\.?\s*)?client\s+id"),
+    ("", 0, NO + r"\s*(?:de\s+)?client|[nv]\s?/\s?ref\.?|vos\s+references?|nos\s+references?|objet"),
+    (
+        "",
+        0,
+        r"adresse\s+de\s+livraison|livr(?:e|er|aison)\s+a|ship(?:ped)?\s+to|deliver(?:y|ed)\s+(?:to|address)",
+    ),
     ("", 0, NO + r"\s*(?:de\s+)?" + _TVA + r"(?:\s*intra\w*)?|" + _TVA + r"\s*intra[\w.-]*"),
     ("", 0, r"identifiant\s+tva|vat\s+(?:number|no|id|reg\w*)|" + _TVA + r"\s+non\s+applicable"),
     ("", 0, r"(?:uw\s+)?btw[\s-]?(?:nummer|nr|id)\.?|ust-?id(?:nr)?\.?|steuer-?nr\.?"),
@@ -37,13 +43,18 @@ LABELS: tuple[tuple[str, int, str], ...] = (
     ("", 0, r"date\s+(?:de\s+)?(?:livraison|commande|prestation|naissance)|(?:delivery|order)\s+date"),
     ("", 0, r"(?:order|bestel|lever|liefer|bestell)\s?datum|(?:order|klant|kunden)\s?(?:nummer|nr)\.?"),
     ("", 0, r"acompte(?:\s+verse)?|deja\s+(?:paye|regle)|remise|escompte|paid\s+to\s+date"),
-    ("BT-9", 0, r"date\s+(?:d'|de\s+l')?\s*echeance|echeance(?:\s+le)?|due\s+date|date\s+due|payment\s+due"),
+    (
+        "BT-9",
+        0,
+        r"date\s+(?:d'|de\s+l')?\s*echeance|echeance(?:\s+le)?|due\s+date|date\s+due|payment\s+due(?:\s+date)?",
+    ),
     (
         "BT-9",
         0,
         r"date\s+limite(?:\s+de(?:\s+(?:paiement|reglement))?)?(?:\s+le)?|(?:a\s+)?(?:payer|regler)\s+(?:avant|au\s+plus\s+tard)(?:\s+le)?",
     ),
-    ("BT-9", 0, r"payable\s+(?:avant\s+)?le|due\s+(?:by|on)|pay\s+by"),
+    ("BT-9", 0, r"payable\s+(?:avant\s+)?le|due\s+(?:by|on)|pay\s+by|date\s+de\s+(?:reglement|paiement)"),
+    ("BT-9", 0, r"(?:regle|payee?|acquittee?)s?\s+au\s+plus\s+tard\s+le|au\s+plus\s+tard\s+le"),
     ("BT-9", 0, r"verval\s?datum|falligkeits?datum|fallig\s+(?:am|bis)|zahlungsziel"),
     ("BT-2", 0, r"date\s+(?:de\s+(?:la\s+)?)?(?:facture|facturation|l'avoir)|date\s+d'\s*emission"),
     (
@@ -51,23 +62,27 @@ LABELS: tuple[tuple[str, int, str], ...] = (
         0,
         r"invoice\s+date|date\s+of\s+(?:issue|invoice)|issue\s+date|issued\s+on|facture\s+du|emise?\s+le",
     ),
+    ("BT-2", 0, r"facturee?\s+le|dated|date\s+issued|^[a-z][a-z' -]+,\s+le(?=\s+\d)"),
     ("BT-2", 0, r"rechnungs\s?datum|f\s?actuur\s?datum|^date(?=\s*:)|(?<=[0-9]\s)du(?=\s+\d)"),
     (
         "BT-44",
         0,
-        r"facturee?s?\s+a|bill(?:ed)?\s?to|sold\s+to|adressee?\s+a|des\s?tinataire|adresse\s+de\s+facturation",
+        r"facturee?s?\s+a|facturer\s+a|doit|bill(?:ed)?\s?to|invoice\s+to|sold\s+to|adressee?\s+a|des\s?tinataire"
+        r"|adresse\s+de\s+facturation",
     ),
-    ("BT-1", 0, r"(?:facture|invoice|avoir|credit\s+note)\s*" + NO + r"(?:\s*de\s+facture)?"),
+    ("BT-1", 0, r"(?:facture|invoice|avoir|credit\s+(?:note|memo))\s*" + NO + r"(?:\s*de\s+facture)?"),
     ("BT-1", 0, NO + r"\s*(?:de\s+)?(?:la\s+)?(?:facture|d'avoir|avoir|invoice)"),
+    ("BT-1", 0, NO + r"\s*de\s+piece|numero\s+de\s+piece|piece\s+" + NO),
     ("BT-1", 0, r"invoice\s+(?:id|ref(?:erence)?)|ref(?:erence)?\.?\s*(?:de\s+(?:la\s+)?)?facture"),
     ("BT-1", 0, r"rechnungs?[\s-]?(?:nr|nummer|no)\.?|f\s?actuur\s?(?:nr|nummer|no)\.?"),
     (HT, 0, r"(?:sous[\s-]?)?total\s+(?:net\s+)?(?:\(?" + _HT + r"\)?|hors\s+tax\w*)"),
     (HT, 0, r"(?:montant|base|prix)\s+(?:total\s+)?(?:net\s+)?(?:" + _HT + r"|hors\s+tax\w*)|net\s+" + _HT),
-    (HT, 0, r"sub[\s-]?total|total\s+(?:excl\.?|excluding|before|without|net\s+of|ex\.?)\s+(?:vat|tax)"),
+    (HT, 0, r"sub[\s-]?total(?:\s*\(\s*(?:excl\.?|excluding|hors|before)\s+(?:vat|tax\w*|tva)\s*\))?"),
+    (HT, 0, r"(?:total|amount)\s+(?:excl\.?|excluding|before|without|net\s+of|ex\.?)\s+(?:vat|tax\w*)"),
     (HT, 0, r"total\s+net|net\s+(?:amount|total)|sous[\s-]?total|total\s+" + _HT),
     (HT, 0, r"exclusief\s+btw|excl\.?\s+btw|grondslag|netto\s?(?:betrag|summe|bedrag)"),
-    (TVA, 0, r"(?:total|montant)\s+(?:de\s+la\s+|total\s+|des\s+)?" + _TVA + r"|total\s+(?:vat|tax)"),
-    (TVA, 0, r"(?:vat|tax)\s+amount"),
+    (TVA, 0, r"(?:total|montant)\s+(?:de\s+la\s+|total\s+|des\s+)?" + _TVA + r"|total\s+(?:vat|tax(?:es)?)"),
+    (TVA, 0, r"(?:vat|tax)\s+amount|sales\s+tax"),
     (TVA, 0, r"btw[\s-]?bedrag|mwst\.?[\s-]?betrag|umsatzsteuer|mehrwertsteuer"),
     (TTC, 0, r"(?:total|montant)\s+(?:total\s+|net\s+)?" + _TTC + r"|grand\s+total|total\s+facture"),
     (TTC, 0, r"total\s+(?:incl\.?|including|inc\.?)\s+(?:vat|tax\w*)|invoice\s+total|total\s+general"),
@@ -86,7 +101,7 @@ LABELS: tuple[tuple[str, int, str], ...] = (
     (TVA, 1, _TVA + r"|vat|tax|btw|mwst\.?"),
     (TTC, 1, r"total|totaal|" + _TTC),
     ("BT-2", 1, r"date|datum|(?:le|du|of|dated)(?=\s+\d)"),
-    ("BT-1", 1, r"facture|invoice|avoir|n\s?[°º]|factuur|rechnung"),
+    ("BT-1", 1, r"facture|invoice|avoir|n\s?[°º]|factuur|rechnung|reference|ref\."),
 )
 TIER_CONF = (0.9, 0.7)
 

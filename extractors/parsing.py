@@ -38,8 +38,8 @@ _MONTH_DAY = re.compile(r"\b" + _MONTH + r"\s+(\d{1,2})(?:st|nd|rd|th)?(?:\s*,\s
 _SPACES = "\u00a0\u202f\u2009\u2007 '’"
 _AMOUNT = re.compile(
     r"(?:(?<![\w.,])(?P<neg>[-−–(]))?\s*(?:[€$£]\s*)?(?<![\d.,])"
-    r"(?P<num>\d{1,3}(?:[" + _SPACES + r".,]\d{3})+(?:[.,]\d{1,2})?|\d+(?:[.,]\d{1,2})?)"
-    r"(?![.,]?\d)(?!\s*%)"  # whole numbers only, and never a rate
+    r"(?P<num>\d{1,3}(?:[" + _SPACES + r".,]\d{3})+(?:[.,]\d{1,2})?|\d{1,9}(?:[.,]\d{1,2})?)"
+    r"(?![.,]?\d)(?!\s*%)"  # whole numbers only (at most 9 digits: a SIRET or phone is none), never a rate
     r"(?:\s*(?:€|\$|£|EUR|USD|GBP|CHF))?\s*(?P<close>\))?(?P<trail>-(?!\d))?"
 )
 _CURRENCIES = (  # case-sensitive on purpose: "EURO-FRANCE SA" names a company, not a currency

@@ -18,15 +18,17 @@ _DATE_LIKE = re.compile(r"\b\d{1,4}[-/.]\d{1,2}[-/.]\d{2,4}\b|\b\d{1,2}\s+[A-Za-
 _PUNCT_IN_NUMBER = re.compile(r"(?<=\d)\s?[;:]\s?(?=\d{2}(?!\d))")  # "5°850;17" / "3:285;65"
 
 
-def read_amount(seg: Segment, start: int, end: int) -> list[Reading]:
-    """The last amount of the region, then repaired readings: a ';' or ':' read for the decimal
+def read_amount(seg: Segment, start: int, end: int, *, first: bool = False) -> list[Reading]:
+    """The last amount of the region (the first with ``first``: a column's value under its header
+    starts under it, "EUR 9 792,15 EUR 630,40"), then repaired readings: a ';' or ':' read for the decimal
     comma, and a whole number whose decimal separator OCR lost ("207582" for "2.075,82")."""
-    region = _DATE_LIKE.sub(lambda m: " " * len(m[0]), seg.text[start:end])  # "2025-11-18" is not 18.00
+    # "2025-11-18" is not 18.00 (but "15 EUR 630" is no date)
+    region = _DATE_LIKE.sub(lambda m: " " * len(m[0]) if parse_date(m[0]) else m[0], seg.text[start:end])
     fixed = repair_digits(tidy_number_spaces(region))
     found = find_amounts(fixed)
     if not found:
         return []
-    a, b, value = found[-1]
+    a, b, value = found[0] if first else found[-1]
     if fixed == region:
         out = [(value, seg.conf(start + a, start + b), 0)]
     else:
@@ -49,8 +51,9 @@ def read_number(region: str, *, alone: bool = False) -> str | None:
     (a title "FACTURE" above "54 rue des Lilas" gives no number)."""
     region = re.sub(r"(?<=\w)\s+(?=[-/_.]\w)|(?<=\w[-/_])\s+(?=\w)", "", region)
     region = re.sub(r"\b([A-Za-z]+([_/-])\d{2,4}) (\d{2,})\b", r"\1\2\3", region)
-    m = re.search(r"[A-Za-z0-9][A-Za-z0-9\-/_.]*[A-Za-z0-9]|\d", region)
-    if m is None or not any(c.isdigit() for c in m[0]) or parse_date(m[0]):
+    runs = re.finditer(r"[A-Za-z0-9][A-Za-z0-9\-/_.]*[A-Za-z0-9]|\d", region)
+    m = next((r for r in runs if any(c.isdigit() for c in r[0])), None)  # past words: "N° de pièce 2026-4"
+    if m is None or parse_date(m[0]):
         return None
     if alone and len(m[0]) < 0.6 * len(re.sub(r"\s", "", region)):
         return None
@@ -70,13 +73,15 @@ def _read_name(region: str) -> str | None:
     return name
 
 
-def read(field: str, seg: Segment, start: int, end: int, *, alone: bool = False) -> list[Reading]:
+def read(
+    field: str, seg: Segment, start: int, end: int, *, alone: bool = False, below: bool = False
+) -> list[Reading]:
     """Readings of ``field`` in ``seg.text[start:end]``; ``alone``: the region is a segment of its
-    own (right of or below the label), not the rest of the label's segment."""
+    own (right of or below the label), not the rest of the label's segment; ``below``: under it."""
     region = seg.text[start:end]
     conf = seg.conf(start, end)
     if field in AMOUNTS:
-        return read_amount(seg, start, end)
+        return read_amount(seg, start, end, first=below)
     if field in ("BT-2", "BT-9"):
         if date := parse_date(region):
             return [(date, conf, 0)]

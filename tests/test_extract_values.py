@@ -46,3 +46,7 @@ def test_a_word_after_a_vat_label_is_not_a_vat_number() -> None:
     assert not [c for c in found if c.field == "BT-31"]
     found = id_candidates(seg("VAT: DE123456789"), buyer=False)
     assert [c.value for c in found if c.field == "BT-31"] == ["DE123456789"]
+
+
+def test_a_currency_code_between_two_amounts_is_not_a_date() -> None:
+    assert read("BT-109", seg("EUR 9 792,15 EUR 630,40"), 0, 23, below=True)[0][0] == "9792.15"
