@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
 import os
 import random
 import resource
@@ -57,7 +58,7 @@ def read_job(job: Job, data_dir: str, use_cli: bool) -> Outcome:
     """Read one file the way `dematflow extract --json` does (in-process, or through the CLI)."""
     start, cpu0 = time.perf_counter(), _cpu()
     if use_cli:
-        env = {"PATH": os.environ.get("PATH", ""), "DEMATFLOW_DATA_DIR": data_dir, "OMP_THREAD_LIMIT": "1"}
+        env = {"PATH": os.environ.get("PATH", ""), "DEMATFLOW_DATA_DIR": data_dir, "DEMATFLOW_OCR_JOBS": "1"}
         done = subprocess.run(
             [str(ROOT / ".venv/bin/dematflow"), "extract", job.path, "--json"],
             capture_output=True,
@@ -71,7 +72,7 @@ def read_job(job: Job, data_dir: str, use_cli: bool) -> Outcome:
         from pipeline.inspect import read_document
         from pipeline.settings import Settings
 
-        settings = Settings.from_env({"DEMATFLOW_DATA_DIR": data_dir})
+        settings = Settings.from_env({"DEMATFLOW_DATA_DIR": data_dir, "DEMATFLOW_OCR_JOBS": "1"})
         path = Path(job.path)
         doc = read_document(settings, filename=path.name, data=path.read_bytes(), until="extract")
         doc_type = doc.doc_type.value if doc.doc_type else "other"
@@ -112,7 +113,11 @@ def synthetic_jobs(work: Path, *, n: int, seed: int, levels: list[str], heldout:
 
 def run_all(jobs: list[Job], *, data_dir: str, use_cli: bool, workers: int) -> tuple[list[Outcome], float]:
     start = time.perf_counter()
-    with ProcessPoolExecutor(max_workers=workers) as pool:
+    # Documents are spread over the workers, so each reads its pages in-process (OCR_JOBS=1); the
+    # workers come from a forkserver: a child forked while this pool's threads run could inherit a
+    # held lock (a multi-page document once hung its own page pool that way).
+    context = multiprocessing.get_context("forkserver")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
         outcomes = list(pool.map(run_job, jobs, [data_dir] * len(jobs), [use_cli] * len(jobs)))
     return outcomes, time.perf_counter() - start
 
