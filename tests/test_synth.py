@@ -16,7 +16,7 @@ import pytest
 from PIL import Image
 
 from benchmarks import synth
-from benchmarks.synth import heldout
+from benchmarks.synth import heldout, heldout_style
 from benchmarks.synth.degrade import QUALITIES, degrade_pixels
 from extractors import identifiers
 
@@ -125,7 +125,9 @@ def test_each_heldout_layout_prints_its_ground_truth(layout: str, language: str,
     doc = synth.heldout_doc(seed=f"t-{layout}", layout=layout, language=language, credit=credit)
     exp, text = doc.expected, _all_text(doc.pdf)
     dates, amounts = (
-        (heldout.DATES_EN, heldout.AMOUNTS_EN) if language == "en" else (heldout.DATES_FR, heldout.AMOUNTS_FR)
+        (heldout_style.DATES_EN, heldout_style.AMOUNTS_EN)
+        if language == "en"
+        else (heldout_style.DATES_FR, heldout_style.AMOUNTS_FR)
     )
     assert doc.pdf.startswith(b"%PDF") and exp["BT-3"] == ("381" if credit else "380")
     for key in ("BT-1", "BT-27", "BT-44"):

@@ -7,7 +7,8 @@ from dataclasses import replace
 from decimal import Decimal
 
 from benchmarks.synth.degrade import LEVELS, QUALITIES, Scan, scan
-from benchmarks.synth.heldout import HELDOUT_LAYOUTS, held_number, held_style, scan_pages
+from benchmarks.synth.heldout import HELDOUT_LAYOUTS, scan_pages
+from benchmarks.synth.heldout_style import held_number, held_style
 from benchmarks.synth.layouts import LAYOUTS
 from benchmarks.synth.model import DOC_TYPES, SynthDoc, invoice
 from benchmarks.synth.others import MAKERS

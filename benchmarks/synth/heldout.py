@@ -10,7 +10,7 @@ import io
 import random
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import date, timedelta
+from datetime import timedelta
 from decimal import Decimal
 
 import numpy as np
@@ -29,151 +29,15 @@ from benchmarks.synth.draw import (
     new_page,
     number_role,
     qty_text,
-    siret_text,
     title_of,
 )
-from benchmarks.synth.model import SURNAMES, spaced
-from benchmarks.synth.style import MONTHS, Style, font_choices, fr_date_long, fr_date_numeric, rate_text
-from cli.sample_invoices import InvoiceData, group4
+from benchmarks.synth.heldout_style import draw_totals, iban_line, id_rows, phone, totals_rows, tr
+from benchmarks.synth.model import SURNAMES
+from benchmarks.synth.style import Style, font_choices, rate_text
+from cli.sample_invoices import InvoiceData
 
 Truth = dict[str, str | None]
 Layout = Callable[[InvoiceData, Style, random.Random], tuple[bytes, Truth]]
-
-# Wordings absent from style.LABELS_FR / LABELS_EN, as printed by French invoicing software.
-HELD_FR: dict[str, tuple[str, ...]] = {
-    "number": ("Facture numéro", "Référence facture", "N° de pièce", "Facture no", "Numéro"),
-    "credit_number": ("Avoir numéro", "Facture d'avoir n°", "Note de crédit n°"),
-    "issue_date": ("Date de la facture", "Facturé le", "Date d'établissement", "Date de facturation"),
-    "due_date": ("Échéance le", "Payable le", "Date de règlement", "À payer avant le"),
-    "total_ht": ("Montant net HT", "Base HT", "Total H.T.", "Net HT"),
-    "total_tva": ("TVA", "Montant T.V.A.", "Total taxes"),
-    "total_ttc": ("Total T.T.C.", "Montant total TTC", "Total TTC net"),
-    "due_amount": ("Net à payer TTC", "Reste à payer", "Solde dû", "Montant à régler"),
-    "siret": ("Identifiant SIRET", "SIRET n°", "N° Siret"),
-    "vat": ("N° d'identification TVA", "N° TVA intracommunautaire", "Identifiant TVA", "TVA intracom."),
-    "iban": ("IBAN", "Code IBAN", "Coordonnées bancaires : IBAN"),
-    "buyer": ("Client", "Adresse de facturation", "Doit", "Facturer à"),
-    "seller": ("Fournisseur", "Vendeur", "Prestataire"),
-    "title": ("FACTURE", "Facture"),
-    "credit_title": ("AVOIR", "Note de crédit", "FACTURE D'AVOIR"),
-}
-HELD_EN: dict[str, tuple[str, ...]] = {
-    "number": ("Invoice no.", "Invoice ref.", "Reference"),
-    "credit_number": ("Credit memo no.", "Credit note ref."),
-    "issue_date": ("Date issued", "Dated", "Invoice issued"),
-    "due_date": ("Due by", "Pay by", "Payment due date"),
-    "total_ht": ("Net total", "Subtotal (excl. tax)", "Amount before tax"),
-    "total_tva": ("Tax", "Sales tax", "Tax total"),
-    "total_ttc": ("Total", "Grand total", "Invoice total"),
-    "due_amount": ("Balance due", "Amount payable", "Please pay"),
-    "siret": ("SIRET no.", "Company ID (SIRET)"),
-    "vat": ("Tax ID", "VAT reg. no.", "EU VAT no."),
-    "iban": ("IBAN", "Bank account (IBAN)"),
-    "buyer": ("Sold to", "Invoice to", "Client"),
-    "seller": ("Supplier", "Vendor", "From"),
-    "title": ("INVOICE", "Tax invoice"),
-    "credit_title": ("CREDIT MEMO", "Credit note"),
-}
-
-
-def _nbsp_group(v: Decimal, sep: str, dec: str) -> str:
-    return f"{v:,.2f}".replace(",", "\x00").replace(".", dec).replace("\x00", sep)
-
-
-AMOUNTS_FR: tuple[Callable[[Decimal], str], ...] = (
-    lambda v: _nbsp_group(v, "\xa0", ",") + "\xa0€",  # word processors group with a no-break space
-    lambda v: f"{v:.2f}".replace(".", ",") + " €",  # no grouping
-    lambda v: "EUR " + _nbsp_group(v, " ", ","),
-    lambda v: _nbsp_group(v, " ", ","),  # no currency sign: omitted BT-5
-)
-AMOUNTS_EN: tuple[Callable[[Decimal], str], ...] = (
-    lambda v: "EUR " + _nbsp_group(v, ",", "."),
-    lambda v: _nbsp_group(v, ",", ".") + " EUR",
-    lambda v: "€ " + _nbsp_group(v, ",", "."),
-)
-DATES_FR: tuple[Callable[[date], str], ...] = (
-    lambda d: d.strftime("%d-%m-%Y"),
-    lambda d: d.strftime("%d/%m/%y"),
-    lambda d: fr_date_long(d).replace("1er ", "1 "),
-    fr_date_numeric,
-)
-DATES_EN: tuple[Callable[[date], str], ...] = (
-    lambda d: f"{MONTHS[d.month - 1]} {d.day}, {d.year}",
-    lambda d: f"{d.day:02d} {MONTHS[d.month - 1][:3]} {d.year}",
-    lambda d: d.strftime("%d/%m/%Y"),
-)
-
-
-def held_style(rng: random.Random, *, language: str) -> Style:
-    """A style drawn from the held-out wordings, date and amount forms."""
-    vocab = HELD_EN if language == "en" else HELD_FR
-    return Style(
-        language=language,
-        labels={role: rng.choice(words) for role, words in vocab.items()},
-        fonts=rng.choice(font_choices()),
-        date=rng.choice(DATES_EN if language == "en" else DATES_FR),
-        amount=rng.choice(AMOUNTS_EN if language == "en" else AMOUNTS_FR),
-        size=rng.choice((8.5, 9.0, 10.0, 11.0)),
-        colon=rng.choice((" :", ":", "")) if language == "fr" else rng.choice((":", "")),
-    )
-
-
-def held_number(rng: random.Random, inv: InvoiceData) -> str:
-    """Numbering schemes of other invoicing tools (year-month, short year, long counters)."""
-    d, n = inv.issue_date, rng.randint(1, 99999)
-    return rng.choice(
-        (f"{d.year}{d.month:02d}-{n:05d}", f"F{d.year % 100}/{n:04d}", f"FA-{n:08d}", f"{d.year}.{n:04d}")
-    )
-
-
-def _t(page: Page, fr: str, en: str) -> str:
-    return en if page.style.language == "en" else fr
-
-
-def _vat_id(vat: str, rng: random.Random) -> str:
-    """'FR12345678901' as printed, sometimes spaced 'FR 12 345 678 901'."""
-    return spaced(vat, groups=(2, 2, 3, 3, 3)) if rng.random() < 0.4 else vat
-
-
-def _ids(page: Page, inv: InvoiceData, rng: random.Random) -> list[str]:
-    s, rows = inv.seller, []
-    if s.siret:
-        rows.append(f"{page.label('siret')} {siret_text(s.siret) if rng.random() < 0.6 else s.siret}")
-    if s.vat:
-        rows.append(f"{page.label('vat')} {_vat_id(s.vat, rng)}")
-    return rows
-
-
-def _phone(rng: random.Random) -> str:
-    return f"0{rng.randint(1, 5)} " + " ".join(f"{rng.randint(0, 99):02d}" for _ in range(4))
-
-
-def _totals_rows(page: Page, inv: InvoiceData, *, due: Decimal | None = None) -> list[tuple[str, Decimal]]:
-    """HT, 'TVA (20 %)' per rate (then the VAT total), TTC, and 'Net à payer' when printed."""
-    lab, colon = page.style.labels, page.style.colon
-    breakdown = inv.vat_breakdown()
-    rows = [(page.label("total_ht"), inv.line_total)]
-    rows += [(f"{lab['total_tva']} ({rate_text(rate)}){colon}", tax) for rate, _, tax in breakdown]
-    if len(breakdown) > 1:
-        rows.append((_t(page, "Total TVA", "Total tax") + colon, inv.tax_total))
-    rows.append((page.label("total_ttc"), inv.grand_total))
-    if due is not None:
-        rows.append((page.label("due_amount"), due))
-    return rows
-
-
-def _draw_totals(page: Page, rows: list[tuple[str, Decimal]], top: float, x: float, x_amount: float) -> float:
-    y = top
-    for i, (label, amount) in enumerate(rows):
-        last = i == len(rows) - 1
-        page.text(x, y, label, bold=last)
-        page.right(x_amount, y, page.style.amount(amount), bold=last)
-        y -= page.style.size * 1.7
-    return y
-
-
-def _iban_line(page: Page, inv: InvoiceData) -> str:
-    return f"{page.label('iban')} {group4(inv.iban)} - BIC {inv.bic}"
 
 
 def two_pages(inv: InvoiceData, style: Style, rng: random.Random) -> tuple[bytes, Truth]:
@@ -181,7 +45,7 @@ def two_pages(inv: InvoiceData, style: Style, rng: random.Random) -> tuple[bytes
     page, buf = new_page(style, inv.number)
     s, head = inv.seller, f"{style.labels[number_role(inv)]}{style.colon} {inv.number}"
     page.text(50, HEIGHT - 55, s.name, bold=True, size=style.size + 4)
-    page.lines(50, HEIGHT - 74, [s.street, f"{s.postcode} {s.city}", f"Tél. {_phone(rng)}"])
+    page.lines(50, HEIGHT - 74, [s.street, f"{s.postcode} {s.city}", f"Tél. {phone(rng)}"])
     page.text(WIDTH - 230, HEIGHT - 55, title_of(page, inv), bold=True, size=16)
     page.lines(WIDTH - 230, HEIGHT - 78, [head, f"{page.label('issue_date')} {style.date(inv.issue_date)}"])
     page.text(WIDTH - 230, HEIGHT - 130, style.labels["buyer"], bold=True)
@@ -194,22 +58,20 @@ def two_pages(inv: InvoiceData, style: Style, rng: random.Random) -> tuple[bytes
     first, rest = replace(inv, lines=inv.lines[:cut]), replace(inv, lines=inv.lines[cut:])
     y = line_table(page, first, HEIGHT - 260)
     if rest.lines:
-        page.text(300, y - 8, _t(page, "À reporter", "Carried forward") + style.colon)
+        page.text(300, y - 8, tr(page, "À reporter", "Carried forward") + style.colon)
         page.right(WIDTH - 50, y - 8, style.amount(first.line_total))
-    page.right(WIDTH - 50, 90, _t(page, "Page 1/2 - suite au verso", "Page 1/2 - continued overleaf"), size=8)
+    page.right(WIDTH - 50, 90, tr(page, "Page 1/2 - suite au verso", "Page 1/2 - continued overleaf"), size=8)
     legal_footer(page, inv)
     page.canvas.showPage()
     page.text(50, HEIGHT - 55, f"{s.name} - {head}", size=8)
     page.right(WIDTH - 50, HEIGHT - 55, "Page 2/2", size=8)
     y = HEIGHT - 100
     if rest.lines:
-        page.text(300, y, _t(page, "Report", "Brought forward") + style.colon)
+        page.text(300, y, tr(page, "Report", "Brought forward") + style.colon)
         page.right(WIDTH - 50, y, style.amount(first.line_total))
         y = line_table(page, rest, y - 30)
-    y = _draw_totals(page, _totals_rows(page, inv), y - 20, 320, WIDTH - 50)
-    y = page.lines(
-        50, y - 20, [f"{page.label('due_date')} {style.date(inv.due_date)}", _iban_line(page, inv)]
-    )
+    y = draw_totals(page, totals_rows(page, inv), y - 20, 320, WIDTH - 50)
+    y = page.lines(50, y - 20, [f"{page.label('due_date')} {style.date(inv.due_date)}", iban_line(page, inv)])
     legal_footer(page, inv)
     return finish(page, buf), {}
 
@@ -227,7 +89,7 @@ def boxed_form(inv: InvoiceData, style: Style, rng: random.Random) -> tuple[byte
     page.canvas.setLineWidth(0.7)
     page.text(50, HEIGHT - 50, title_of(page, inv), bold=True, size=20)
     s, b, left = inv.seller, inv.buyer, (WIDTH - 100) * 0.58  # room for a long VAT label
-    seller_rows = [s.name, s.street, f"{s.postcode} {s.city}", *_ids(page, inv, rng)]
+    seller_rows = [s.name, s.street, f"{s.postcode} {s.city}", *id_rows(page, inv, rng)]
     _cell(page, 50, HEIGHT - 70, left, 95, style.labels["seller"], seller_rows)
     buyer_rows = [b.name, b.street, f"{b.postcode} {b.city}"]
     _cell(page, 50 + left, HEIGHT - 70, WIDTH - 100 - left, 95, style.labels["buyer"], buyer_rows)
@@ -235,13 +97,13 @@ def boxed_form(inv: InvoiceData, style: Style, rng: random.Random) -> tuple[byte
         (style.labels[number_role(inv)], inv.number),
         (style.labels["issue_date"], style.date(inv.issue_date)),
         (style.labels["due_date"], style.date(inv.due_date)),
-        (_t(page, "N° client", "Customer no."), f"C{rng.randint(100, 99999):05d}"),
+        (tr(page, "N° client", "Customer no."), f"C{rng.randint(100, 99999):05d}"),
     )
     w = (WIDTH - 100) / len(refs)
     for i, (label, value) in enumerate(refs):
         _cell(page, 50 + i * w, HEIGHT - 170, w, 32, label, [value])
     y = line_table(page, inv, HEIGHT - 230, grid=True)
-    cells = [(label.removesuffix(style.colon), amount) for label, amount in _totals_rows(page, inv)]
+    cells = [(label.removesuffix(style.colon), amount) for label, amount in totals_rows(page, inv)]
     w = (WIDTH - 100) / len(cells)
     for i, (label, amount) in enumerate(cells):
         _cell(page, 50 + i * w, y - 10, w, 32, label, [style.amount(amount)])
@@ -251,8 +113,8 @@ def boxed_form(inv: InvoiceData, style: Style, rng: random.Random) -> tuple[byte
         y - 56,
         WIDTH - 100,
         32,
-        _t(page, "Règlement par virement", "Payment by transfer"),
-        [_iban_line(page, inv)],
+        tr(page, "Règlement par virement", "Payment by transfer"),
+        [iban_line(page, inv)],
     )
     return finish(page, buf), {}
 
@@ -262,37 +124,37 @@ def letter(inv: InvoiceData, style: Style, rng: random.Random) -> tuple[bytes, T
     page, buf = new_page(style, inv.number)
     s, b = inv.seller, inv.buyer
     page.text(50, HEIGHT - 55, s.name, bold=True, size=style.size + 5)
-    page.lines(50, HEIGHT - 75, [s.street, f"{s.postcode} {s.city}", f"Tél. {_phone(rng)}"])
+    page.lines(50, HEIGHT - 75, [s.street, f"{s.postcode} {s.city}", f"Tél. {phone(rng)}"])
     contact = f"{rng.choice(('M.', 'Mme'))} {rng.choice(SURNAMES).upper()}"
     block = [
         b.name,
-        _t(page, "Service comptabilité fournisseurs", "Accounts payable"),
-        _t(page, f"À l'attention de {contact}", f"Attn. {contact}"),
+        tr(page, "Service comptabilité fournisseurs", "Accounts payable"),
+        tr(page, f"À l'attention de {contact}", f"Attn. {contact}"),
         b.street,
         f"BP {rng.randint(10, 999)}",
         f"{b.postcode} {b.city.upper()} CEDEX",
     ]
     page.lines(320, HEIGHT - 150, block)
     when = style.date(inv.issue_date)
-    page.text(320, HEIGHT - 270, _t(page, f"{s.city}, le {when}", f"{s.city}, {when}"))
+    page.text(320, HEIGHT - 270, tr(page, f"{s.city}, le {when}", f"{s.city}, {when}"))
     order = f"BC-{inv.issue_date.year}-{rng.randint(100, 9999)}"
     refs = [
-        _t(page, f"V/Réf. : commande {order}", f"Your ref.: order {order}"),
-        _t(
+        tr(page, f"V/Réf. : commande {order}", f"Your ref.: order {order}"),
+        tr(
             page,
             f"N/Réf. : dossier {rng.randint(1000, 9999)}/{s.name[:3].upper()}",
             f"Our ref.: file {rng.randint(1000, 9999)}",
         ),
-        f"{_t(page, 'Objet', 'Subject')} : {style.labels[number_role(inv)]} {inv.number}",
+        f"{tr(page, 'Objet', 'Subject')} : {style.labels[number_role(inv)]} {inv.number}",
     ]
     y = page.lines(50, HEIGHT - 300, refs)
-    body = _t(page, "Madame, Monsieur,", "Dear Sir or Madam,")
+    body = tr(page, "Madame, Monsieur,", "Dear Sir or Madam,")
     y = page.lines(
         50,
         y - 8,
         [
             body,
-            _t(
+            tr(
                 page,
                 "Veuillez trouver ci-dessous le détail de nos prestations.",
                 "Please find below the details of our services.",
@@ -300,21 +162,21 @@ def letter(inv: InvoiceData, style: Style, rng: random.Random) -> tuple[bytes, T
         ],
     )
     y = line_table(page, inv, y - 14)
-    y = _draw_totals(page, _totals_rows(page, inv), y - 10, 330, WIDTH - 50)
+    y = draw_totals(page, totals_rows(page, inv), y - 10, 330, WIDTH - 50)
     due, total = style.date(inv.due_date), style.amount(inv.grand_total)
     prose = [
-        _t(
+        tr(
             page,
             f"Nous vous remercions de bien vouloir régler la somme de {total}",
             f"Please pay the sum of {total}",
         ),
-        _t(
+        tr(
             page,
             f"au plus tard le {due}, par virement sur notre compte :",
             f"no later than {due} by transfer to:",
         ),
-        _iban_line(page, inv),
-        _t(page, "Nous vous prions d'agréer nos salutations distinguées.", "Yours faithfully,"),
+        iban_line(page, inv),
+        tr(page, "Nous vous prions d'agréer nos salutations distinguées.", "Yours faithfully,"),
     ]
     page.lines(50, y - 16, prose)
     legal_footer(page, inv)
@@ -327,8 +189,8 @@ def totals_left(inv: InvoiceData, style: Style, rng: random.Random) -> tuple[byt
     s, b = inv.seller, inv.buyer
     page.text(WIDTH - 260, HEIGHT - 40, style.labels["seller"], bold=True, size=7)
     y = page.lines(WIDTH - 260, HEIGHT - 54, [s.name, s.street, f"{s.postcode} {s.city}"], bold_first=True)
-    page.lines(WIDTH - 260, y, _ids(page, inv, rng))
-    of = _t(page, "du", "dated")
+    page.lines(WIDTH - 260, y, id_rows(page, inv, rng))
+    of = tr(page, "du", "dated")
     page.text(
         50,
         HEIGHT - 140,
@@ -338,15 +200,15 @@ def totals_left(inv: InvoiceData, style: Style, rng: random.Random) -> tuple[byt
     )
     page.text(50, HEIGHT - 170, style.labels["buyer"], bold=True)
     page.lines(50, HEIGHT - 186, [b.name, b.street, f"{b.postcode} {b.city}"])
-    page.text(WIDTH - 260, HEIGHT - 170, _t(page, "Adresse de livraison", "Ship to"), bold=True)
+    page.text(WIDTH - 260, HEIGHT - 170, tr(page, "Adresse de livraison", "Ship to"), bold=True)
     site = (
         rng.choice(("Entrepôt", "Chantier", "Site"))
         + f" {rng.randint(1, 60)} {rng.choice(('rue Pasteur', 'ZI Nord', 'avenue de la Gare'))}"
     )
     page.lines(WIDTH - 260, HEIGHT - 186, [site, f"{b.postcode} {b.city}"])
     y = line_table(page, inv, HEIGHT - 265)
-    end = _draw_totals(page, _totals_rows(page, inv), y - 16, 50, 270)
-    heads = _t(page, "Taux|Base|Montant TVA", "Rate|Base|Tax").split("|")
+    end = draw_totals(page, totals_rows(page, inv), y - 16, 50, 270)
+    heads = tr(page, "Taux|Base|Montant TVA", "Rate|Base|Tax").split("|")
     for x, h in zip((330, 400, WIDTH - 50), heads, strict=True):
         page.right(x, y - 16, h, bold=True, size=8)
     ry = y - 30
@@ -357,7 +219,7 @@ def totals_left(inv: InvoiceData, style: Style, rng: random.Random) -> tuple[byt
             page.right(x, ry, v, size=8)
         ry -= 12
     page.lines(
-        50, min(end, ry) - 16, [f"{page.label('due_date')} {style.date(inv.due_date)}", _iban_line(page, inv)]
+        50, min(end, ry) - 16, [f"{page.label('due_date')} {style.date(inv.due_date)}", iban_line(page, inv)]
     )
     page.canvas.setFillColorRGB(0.35, 0.35, 0.35)
     page.text(50, 50, f"{s.name} - {s.street} {s.postcode} {s.city} - RCS {s.city}", size=7)
@@ -376,8 +238,8 @@ def distractors(inv: InvoiceData, style: Style, rng: random.Random) -> tuple[byt
         HEIGHT - 73,
         [
             f"{s.street} - {s.postcode} {s.city}",
-            f"Tél. {_phone(rng)} - Fax {_phone(rng)}",
-            _t(
+            f"Tél. {phone(rng)} - Fax {phone(rng)}",
+            tr(
                 page,
                 f"{rng.choice(('SAS', 'SARL'))} au capital social de 10 000 €",
                 "Share capital EUR 10,000",
@@ -388,43 +250,43 @@ def distractors(inv: InvoiceData, style: Style, rng: random.Random) -> tuple[byt
     meta = [
         f"{page.label(number_role(inv))} {inv.number}",
         f"{page.label('issue_date')} {style.date(d)}",
-        f"{_t(page, 'N° client', 'Customer no.')}{c} {rng.randint(10000, 99999)}",
-        f"{_t(page, 'Bon de commande n°', 'Purchase order no.')}{c} BC{rng.randint(100000, 999999)}",
-        f"{_t(page, 'Date de commande', 'Order date')}{c} {style.date(d - timedelta(rng.randint(5, 30)))}",
-        f"{_t(page, 'Date de livraison', 'Delivery date')}{c} {style.date(d - timedelta(rng.randint(0, 4)))}",
-        f"{_t(page, 'Bon de livraison n°', 'Delivery note no.')}{c} BL{rng.randint(10000, 99999)}",
+        f"{tr(page, 'N° client', 'Customer no.')}{c} {rng.randint(10000, 99999)}",
+        f"{tr(page, 'Bon de commande n°', 'Purchase order no.')}{c} BC{rng.randint(100000, 999999)}",
+        f"{tr(page, 'Date de commande', 'Order date')}{c} {style.date(d - timedelta(rng.randint(5, 30)))}",
+        f"{tr(page, 'Date de livraison', 'Delivery date')}{c} {style.date(d - timedelta(rng.randint(0, 4)))}",
+        f"{tr(page, 'Bon de livraison n°', 'Delivery note no.')}{c} BL{rng.randint(10000, 99999)}",
     ]
     page.lines(WIDTH - 230, HEIGHT - 78, meta)
     page.text(50, HEIGHT - 140, style.labels["buyer"], bold=True)
-    page.lines(50, HEIGHT - 156, [b.name, b.street, f"{b.postcode} {b.city}", f"Tél. {_phone(rng)}"])
+    page.lines(50, HEIGHT - 156, [b.name, b.street, f"{b.postcode} {b.city}", f"Tél. {phone(rng)}"])
     y = line_table(page, inv, HEIGHT - 250)
     deposit = (
         (inv.grand_total * Decimal(rng.choice(("0.3", "0.5")))).quantize(Decimal("0.01"))
         if rng.random() < 0.5
         else None
     )
-    rows = _totals_rows(page, inv)
+    rows = totals_rows(page, inv)
     truth: Truth = {"BT-5": "EUR"}  # the capital and the recovery fee are printed in euros
     if deposit is not None:
-        rows.append((_t(page, "Acompte versé", "Deposit paid") + c, deposit))
+        rows.append((tr(page, "Acompte versé", "Deposit paid") + c, deposit))
         rows.append((page.label("due_amount"), inv.grand_total - deposit))
         truth["BT-115"] = f"{inv.grand_total - deposit:.2f}"
-    y = _draw_totals(page, rows, y - 10, 320, WIDTH - 50)
+    y = draw_totals(page, rows, y - 10, 320, WIDTH - 50)
     terms = [
         f"{page.label('due_date')} {style.date(inv.due_date)}",
-        _t(page, "Conditions de règlement : 30 jours fin de mois", "Payment terms: 30 days end of month"),
-        _t(page, "Escompte pour paiement anticipé : néant", "No discount for early payment"),
-        _t(
+        tr(page, "Conditions de règlement : 30 jours fin de mois", "Payment terms: 30 days end of month"),
+        tr(page, "Escompte pour paiement anticipé : néant", "No discount for early payment"),
+        tr(
             page,
             "Pénalités de retard : 3 fois le taux d'intérêt légal",
             "Late payment interest: 3 times the legal rate",
         ),
-        _t(page, "Indemnité forfaitaire pour frais de recouvrement : 40 €", "Fixed recovery fee: EUR 40"),
-        _iban_line(page, inv),
+        tr(page, "Indemnité forfaitaire pour frais de recouvrement : 40 €", "Fixed recovery fee: EUR 40"),
+        iban_line(page, inv),
     ]
     page.lines(50, y - 14, terms)
     page.canvas.setFillColorRGB(0.35, 0.35, 0.35)
-    ids = " - ".join(_ids(page, inv, rng))
+    ids = " - ".join(id_rows(page, inv, rng))
     page.text(50, 60, f"Code APE {rng.randint(1000, 9999)}Z - RCS {s.city} - {ids}", size=7)
     page.canvas.setFillColorRGB(0, 0, 0)
     return finish(page, buf), truth
@@ -437,7 +299,7 @@ def receipt(inv: InvoiceData, style: Style, rng: random.Random) -> tuple[bytes, 
     canvas = Canvas(buf, pagesize=(width, height), invariant=1, pageCompression=1)
     page = Page(canvas, replace(style, size=8.0, fonts=font_choices()[2]))  # a till's monospace
     s, y = inv.seller, height - 20.0
-    for row in (s.name, s.street, f"{s.postcode} {s.city}", f"Tél. {_phone(rng)}", *_ids(page, inv, rng)):
+    for row in (s.name, s.street, f"{s.postcode} {s.city}", f"Tél. {phone(rng)}", *id_rows(page, inv, rng)):
         canvas.setFont(page.style.fonts.regular, 7 if len(row) > 40 else 8)
         canvas.drawCentredString(width / 2, y, row)
         y -= 10
@@ -460,7 +322,7 @@ def receipt(inv: InvoiceData, style: Style, rng: random.Random) -> tuple[bytes, 
         page.right(width - 8, y - 10, style.amount(ln.net))
         y -= 26
     page.rule(8, y + 8, width - 8)
-    for label, amount in _totals_rows(page, inv):
+    for label, amount in totals_rows(page, inv):
         page.text(8, y, label.upper())
         page.right(width - 8, y, style.amount(amount))
         y -= 12
@@ -468,8 +330,8 @@ def receipt(inv: InvoiceData, style: Style, rng: random.Random) -> tuple[bytes, 
         8,
         y - 8,
         [
-            _t(page, "Paiement à réception", "Payable on receipt"),
-            _t(page, "Merci de votre visite", "Thank you"),
+            tr(page, "Paiement à réception", "Payable on receipt"),
+            tr(page, "Merci de votre visite", "Thank you"),
         ],
     )
     return finish(page, buf), {"BT-9": None, "BT-84": None}
