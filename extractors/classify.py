@@ -34,6 +34,9 @@ _KEYWORDS: dict[DocType, tuple[tuple[str, float], ...]] = {
         # the number label says it even when OCR joins the "AVOIR" title to the seller's name
         (r"(?:numero|n\s?[°o]\.?)\s*(?:de\s+l'|d')\s*avoir", 4.0),
         (r"gutschrift|creditnota|creditfactuur", 4.0),
+        # a credit-note number outweighs the invoice words every credit note also prints
+        (r"(?:avoir|note\s+de\s+credit|credit\s+(?:note|memo))\s*(?:n\s?[°o]|no\b|numero|number|#)", 8.0),
+        (r"(?m)\bavoir\s*$", 2.0),
     ),
     DocType.BANK_DETAILS: (
         (r"releve\s+d'identite\s+bancaire", 5.0), (r"\brib\b", 2.0), (r"\biban\b", 1.5),

@@ -109,11 +109,10 @@ def _best(cands: Sequence[Candidate], field: str) -> Candidate | None:
     return max(mine, key=lambda c: (round(c.conf, 2), c.page, c.line)) if mine else None
 
 
-_CREDIT_TITLE = re.compile(
-    r"(?:facture\s+d')?avoir|credit\s+(?:note|memo)|note\s+de\s+credit|(?:avoir|credit\s+(?:note|memo))\s*"
-    + NO
-    + r".*"
-    r"|" + NO + r"\s*(?:de\s+l'|d')\s*avoir.*"
+_CREDIT_TITLE = re.compile(  # a segment that is a credit-note title or number, maybe after "Objet :"
+    r"(?:(?:objet|subject)\s*:?\s*)?(?:(?:facture\s+d')?avoir|credit\s+(?:note|memo)|note\s+de\s+credit"
+    r"|(?:avoir|credit\s+(?:note|memo)|note\s+de\s+credit)\s*" + NO + r".*"
+    r"|" + NO + r"\s*(?:de\s+l'|d')\s*avoir.*)"
 )
 
 

@@ -299,3 +299,13 @@ def test_a_misread_date_label_falls_back_to_the_first_date_with_low_confidence()
     assert fields.values["BT-2"] == "2025-08-20"  # the delivery date is not taken for it
     assert fields.confidence["BT-2"] < 0.5  # so the document goes to review
     assert extract_fields([page("À régler avant le : 2025- 10-04\n")]).values["BT-9"] == "2025-10-04"
+
+
+def test_a_credit_memo_named_in_a_letter_subject_is_a_credit_note() -> None:
+    from extractors.classify import classify
+    from extractors.results import DocType
+
+    text = "Papeterie Mercier SAS\nObjet : Avoir numéro FA-00088156\nTotal HT 100,00 €\nTotal TTC 120,00 €\n"
+    assert extract_fields([page(text)]).values["BT-3"] == "381"
+    memo = "CREDIT MEMO\nCredit memo no. F25/1590\nInvoice total € 7,798.64\nTotal due\nUnit price Qty"
+    assert classify(memo)[0] == DocType.CREDIT_NOTE
