@@ -26,8 +26,9 @@ MIN_TEXT_CHARS = 20  # fewer alphanumerics than this on a PDF page: treat it as 
 # on its side either reads badly or (tesseract reads vertical lines) gives words taller than wide.
 DOUBTFUL_CONF = 0.80
 MIN_OSD_CONFIDENCE = 1.5  # OSD at working resolution: 3.6-21 when right on sparse invoice pages
-# Below this a page reads so badly that the turn OSD suggests, however unsure, is tried as well
-# (measured: a noisy upside-down page read at 0.54 while OSD said 180° at confidence 0.2).
+# Below this a page reads so badly that the turn OSD suggests, however unsure, is tried as well, or
+# 180° when it suggests none (measured: noisy upside-down pages read at 0.50-0.54 while OSD said 180°
+# at confidence 0.2, or 0° at 0.6). The better reading is kept, so an upright page loses nothing.
 UNREADABLE_CONF = 0.65
 
 
@@ -132,7 +133,10 @@ def read_page(job: PageJob, ocr: OcrOptions) -> PageResult:
         small, small_dpi = imageprep.osd_copy(prepared)
         degrees, confidence = tesseract.detect_orientation(small, dpi=small_dpi, timeout=ocr.timeout)
         log.debug("page %d: osd %d° (confidence %.1f)", job.number, degrees, confidence)
-        if degrees and (confidence >= MIN_OSD_CONFIDENCE or _quality(page) < UNREADABLE_CONF):
+        unreadable = _quality(page) < UNREADABLE_CONF
+        if unreadable and not degrees:  # OSD fooled by noise: upside down is what scanners do most
+            degrees = 180
+        if degrees and (confidence >= MIN_OSD_CONFIDENCE or unreadable):
             turned = imageprep.prepare_for_ocr(job.image, dpi=dpi, rotation=degrees)  # deskew again
             again, again_pdf = _recognise(turned, job.number, ocr)
             if _quality(again) > _quality(page):
