@@ -18,7 +18,8 @@ NO = r"(?:n\s?[°º*o]\.?|no\.?|nr\.?|num[eé]ro|number|#)"
 HT, TVA, TTC, DUE = AMOUNTS
 _NAMES = ("BT-27", "BT-44")  # the fields whose values hold no digit
 # (field, tier, folded-text pattern); earlier entries win at the same position. Tier 0 labels may
-# take their value from the line below, tier 1 (generic words) only from the same line.
+# take their value from the line below, tiers 1 and 2 (generic words, 2 the weakest) only from the same
+# line unless they stand alone.
 # Field "" marks label-like phrases to skip (identifier labels, "code client", other documents' numbers).
 LABELS: tuple[tuple[str, int, str], ...] = (
     ("", 0, r"(?:code|ref\.?|reference|id)\s+client|client\s+" + NO + r"|(?:n\s?[°o]\.?\s*)?client\s+id"),
@@ -101,9 +102,10 @@ LABELS: tuple[tuple[str, int, str], ...] = (
     (TVA, 1, _TVA + r"|vat|tax|btw|mwst\.?"),
     (TTC, 1, r"total|totaal|" + _TTC),
     ("BT-2", 1, r"date|datum|(?:le|du|of|dated)(?=\s+\d)"),
-    ("BT-1", 1, r"facture|invoice|avoir|n\s?[°º]|factuur|rechnung|reference|ref\."),
+    ("BT-1", 1, r"facture|invoice|avoir|n\s?[°º]|factuur|rechnung"),
+    ("BT-1", 2, r"reference|ref\."),  # any reference: a customer's too, so it yields to the above
 )
-TIER_CONF = (0.9, 0.7)
+TIER_CONF = (0.9, 0.7, 0.6)
 
 
 @cache

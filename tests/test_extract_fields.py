@@ -309,3 +309,9 @@ def test_a_credit_memo_named_in_a_letter_subject_is_a_credit_note() -> None:
     assert extract_fields([page(text)]).values["BT-3"] == "381"
     memo = "CREDIT MEMO\nCredit memo no. F25/1590\nInvoice total € 7,798.64\nTotal due\nUnit price Qty"
     assert classify(memo)[0] == DocType.CREDIT_NOTE
+
+
+def test_a_bare_reference_yields_to_the_invoice_number() -> None:
+    text = "Azure Interior\nInvoice INV/2023/03/0008\nDate: 03/20/2023\nReference: CUSTREF123\n"
+    assert extract_fields([page(text)]).values["BT-1"] == "INV/2023/03/0008"
+    assert extract_fields([page("Tax invoice\nReference 2025.12233\n")]).values["BT-1"] == "2025.12233"
