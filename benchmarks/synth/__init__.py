@@ -44,6 +44,14 @@ def kind_for(index: int) -> str:
     return _CYCLE[index % len(_CYCLE)]
 
 
+def _invoice(
+    seed: int | str, layout: str, *, credit: bool, language: str, pdf: bytes, expected: dict[str, str]
+) -> SynthDoc:
+    kind = "credit_note" if credit else "invoice"
+    name = f"{'avoir' if credit else 'facture'}-{layout}-{seed}"
+    return SynthDoc(name=name, doc_type=kind, layout=layout, language=language, pdf=pdf, expected=expected)
+
+
 def invoice_doc(
     *, seed: int | str, layout: str | None = None, credit: bool = False, language: str | None = None
 ) -> SynthDoc:
@@ -57,14 +65,7 @@ def invoice_doc(
     if style.amount is amount_fr_dot:
         omitted |= {"BT-5"}  # no currency sign printed anywhere: the currency is not on the page
     expected = {k: v for k, v in inv.expected_fields().items() if k not in omitted}
-    return SynthDoc(
-        name=f"{'avoir' if credit else 'facture'}-{name}-{seed}",
-        doc_type="credit_note" if credit else "invoice",
-        layout=name,
-        language=lang,
-        pdf=pdf,
-        expected=expected,
-    )
+    return _invoice(seed, name, credit=credit, language=lang, pdf=pdf, expected=expected)
 
 
 def heldout_doc(
@@ -82,14 +83,7 @@ def heldout_doc(
     if not any(sign in style.amount(Decimal(1)) for sign in ("€", "EUR")):
         truth = {"BT-5": None, **truth}  # no currency sign on the amounts (a layout may print one)
     expected = {k: v for k, v in (inv.expected_fields() | truth).items() if v is not None}
-    return SynthDoc(
-        name=f"{'avoir' if credit else 'facture'}-{name}-{seed}",
-        doc_type="credit_note" if credit else "invoice",
-        layout=name,
-        language=lang,
-        pdf=pdf,
-        expected=expected,
-    )
+    return _invoice(seed, name, credit=credit, language=lang, pdf=pdf, expected=expected)
 
 
 def other_doc(*, seed: int | str, doc_type: str) -> SynthDoc:
