@@ -15,7 +15,6 @@ from pipeline.settings import Settings
 from signing.credentials import ensure_dev_credentials
 
 IN_CI = os.environ.get("CI") == "true"
-CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
 
 
 def require(available: bool, what: str) -> None:

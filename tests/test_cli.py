@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from cli.samples import Sample
-from tests.conftest import CORPUS, sample
+from tests.conftest import sample
+from tests.corpus import CORPUS
 
 
 def dematflow(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:

@@ -18,7 +18,8 @@ from benchmarks.conformance import (
     load_manifest,
     run_inprocess,
 )
-from tests.conftest import CORPUS, require
+from tests.conftest import require
+from tests.corpus import CORPUS
 from validators.chain import validate_document
 
 SUBSET = (

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import os
 from pathlib import Path
 
 import pytest
@@ -19,12 +18,7 @@ from dematflow.errors import (
 from extractors.einvoice import flavor_and_profile, parse_invoice_xml, sniff_syntax
 from extractors.facturx import find_embedded_xml, xmp_profile
 from extractors.safexml import parse_xml, read_xml
-
-CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus"
-# In CI a missing corpus must fail, never skip.
-needs_corpus = pytest.mark.skipif(
-    not CORPUS.is_dir() and os.environ.get("CI") != "true", reason="shared corpus not present"
-)
+from tests.corpus import CORPUS, needs_corpus
 
 
 def corpus(relative: str) -> bytes:

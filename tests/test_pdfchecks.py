@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import io
-import os
 from collections.abc import Callable
 from functools import cache
-from pathlib import Path
 
 import pytest
 from pypdf import PdfWriter
@@ -26,13 +24,10 @@ from reportlab.pdfgen import canvas
 from cli.samples import demo_invoices, facturx_pdf
 from dematflow.errors import CorruptInput, EncryptedInput, HostileInput
 from extractors.pdfinspect import PdfFacts, inspect_pdf
+from tests.corpus import CORPUS, needs_corpus
 from validators.pdfchecks import CHECK_NAMES, check_facturx_pdf, normalise_profile
 from validators.report import BLOCKING, Finding, Severity
 
-CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus"
-needs_corpus = pytest.mark.skipif(
-    not CORPUS.is_dir() and os.environ.get("CI") != "true", reason="shared corpus not present"
-)
 FNFE_EN16931 = "mustangproject/validator-test/Facture_F20180027.pdf"
 ZUGFERD_2 = "zugferd-corpus/ZUGFeRDv2/correct/intarsys/EN16931/zugferd_2p0_EN16931_Einfach.pdf"
 XRECHNUNG_UNDER_EN16931 = (

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,14 +12,11 @@ import pytest
 from dematflow.errors import ToolFailed, ToolUnavailable
 from extractors.facturx import find_embedded_xml
 from extractors.safexml import parse_xml
+from tests.corpus import CORPUS, needs_corpus
 from validators import chain, schematron
 from validators.report import Finding, Severity
 from validators.schematron import findings_from_svrl, run_schematron, schematrons_for
 
-CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus"
-needs_corpus = pytest.mark.skipif(
-    not CORPUS.is_dir() and os.environ.get("CI") != "true", reason="shared corpus not present"
-)
 FACTURX_EN16931 = "factur-x-python/pdf/invoice_EN16931.pdf"  # French seller, expected VALID
 CII_EN16931 = "en16931-cen/cii/examples/CII_business_example_01.xml"  # Norwegian parties, VALID
 UBL_EN16931 = "en16931-cen/ubl/examples/ubl-tc434-example1.xml"  # Dutch parties, VALID

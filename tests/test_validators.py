@@ -3,24 +3,17 @@
 from __future__ import annotations
 
 import io
-import os
-from pathlib import Path
 
 import pytest
 from reportlab.pdfgen import canvas
 from stdnum import luhn
 
 from dematflow.errors import CorruptInput, ToolUnavailable, UnsupportedInput
+from tests.corpus import CORPUS, needs_corpus
 from validators import chain
 from validators.business import check_arithmetic, check_identifiers
 from validators.report import Severity
 from validators.xsd import check_xsd
-
-CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus"
-# In CI a missing corpus must fail, never skip.
-needs_corpus = pytest.mark.skipif(
-    not CORPUS.is_dir() and os.environ.get("CI") != "true", reason="shared corpus not present"
-)
 
 SIREN = "552081317"  # EDF; its VAT number is FR03552081317
 SIRET = "5520813170001" + luhn.calc_check_digit("5520813170001")
