@@ -9,7 +9,7 @@ from decimal import Decimal
 
 from benchmarks.synth.draw import Page, siret_text
 from benchmarks.synth.model import spaced
-from benchmarks.synth.style import MONTHS, Style, font_choices, fr_date_long, fr_date_numeric, rate_text
+from benchmarks.synth.style import MONTHS, Style, draw_style, fr_date_long, fr_date_numeric, rate_text
 from cli.sample_invoices import InvoiceData, group4
 
 # Wordings absent from style.LABELS_FR / LABELS_EN, as printed by French invoicing software.
@@ -79,15 +79,15 @@ DATES_EN: tuple[Callable[[date], str], ...] = (
 
 def held_style(rng: random.Random, *, language: str) -> Style:
     """A style drawn from the held-out wordings, date and amount forms."""
-    vocab = HELD_EN if language == "en" else HELD_FR
-    return Style(
+    en = language == "en"
+    return draw_style(
+        rng,
         language=language,
-        labels={role: rng.choice(words) for role, words in vocab.items()},
-        fonts=rng.choice(font_choices()),
-        date=rng.choice(DATES_EN if language == "en" else DATES_FR),
-        amount=rng.choice(AMOUNTS_EN if language == "en" else AMOUNTS_FR),
-        size=rng.choice((8.5, 9.0, 10.0, 11.0)),
-        colon=rng.choice((" :", ":", "")) if language == "fr" else rng.choice((":", "")),
+        vocab=HELD_EN if en else HELD_FR,
+        dates=DATES_EN if en else DATES_FR,
+        amounts=AMOUNTS_EN if en else AMOUNTS_FR,
+        sizes=(8.5, 9.0, 10.0, 11.0),
+        colons=(" :", ":", ""),
     )
 
 

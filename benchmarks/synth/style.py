@@ -174,19 +174,38 @@ class Style:
     colon: str  # " :" (French typography), ":" or ""
 
 
-def pick_style(rng: random.Random, *, language: str) -> Style:
-    vocab = LABELS_EN if language == "en" else LABELS_FR
-    labels = {role: rng.choice(words) for role, words in vocab.items()}
-    dates = DATE_FORMS_EN if language == "en" else DATE_FORMS_FR
-    amounts = AMOUNT_FORMS_EN if language == "en" else AMOUNT_FORMS_FR
+def draw_style(
+    rng: random.Random,
+    *,
+    language: str,
+    vocab: dict[str, tuple[str, ...]],
+    dates: tuple[Callable[[date], str], ...],
+    amounts: tuple[Callable[[Decimal], str], ...],
+    sizes: tuple[float, ...],
+    colons: tuple[str, ...],
+) -> Style:
+    """A style drawn from these wordings and forms (English always uses ':' or nothing)."""
     return Style(
         language=language,
-        labels=labels,
+        labels={role: rng.choice(words) for role, words in vocab.items()},
         fonts=rng.choice(font_choices()),
         date=rng.choice(dates),
         amount=rng.choice(amounts),
-        size=rng.choice((9.0, 9.5, 10.0, 10.5, 11.0)),
-        colon=rng.choice((" :", ":")) if language == "fr" else rng.choice((":", "")),
+        size=rng.choice(sizes),
+        colon=rng.choice(colons) if language == "fr" else rng.choice((":", "")),
+    )
+
+
+def pick_style(rng: random.Random, *, language: str) -> Style:
+    en = language == "en"
+    return draw_style(
+        rng,
+        language=language,
+        vocab=LABELS_EN if en else LABELS_FR,
+        dates=DATE_FORMS_EN if en else DATE_FORMS_FR,
+        amounts=AMOUNT_FORMS_EN if en else AMOUNT_FORMS_FR,
+        sizes=(9.0, 9.5, 10.0, 10.5, 11.0),
+        colons=(" :", ":"),
     )
 
 
