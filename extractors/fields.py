@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from extractors.candidates import AMOUNTS, Candidate, choose_amounts, cross_check, id_candidates
-from extractors.labels import NO, TIER_CONF, Hit, first_label, hits, label_regex, value_regions
+from extractors.labels import NO, TIER_CONF, Hit, first_label, hits, value_regions
 from extractors.layout import Lines, fold, join, layout
 from extractors.parsing import currency_of, parse_date
 from extractors.results import FieldSet, PageText
@@ -50,20 +50,28 @@ def _hit_candidates(hit: Hit, lines: Lines) -> list[Candidate]:
     return found
 
 
-def _label_candidates(pages: list[Lines]) -> list[Candidate]:
-    return [c for lines in pages for row in lines for hit in hits(row) for c in _hit_candidates(hit, lines)]
-
-
-def _buyer_zone(pages: list[Lines]) -> set[tuple[int, int, float]]:
+def _buyer_zone(found: list[tuple[Hit, Lines]]) -> set[tuple[int, int, float]]:
     """Keys of the segments in the buyer's block: its label and a few lines below."""
     zone: set[tuple[int, int, float]] = set()
-    for lines in pages:
-        for row in lines:
-            for hit in (h for h in hits(row) if h.field == "BT-44"):
-                lo, hi = hit.seg.x0, hit.seg.x1
-                for under in lines[hit.seg.line : hit.seg.line + 6]:
-                    zone.update(s.key for s in under if min(s.x1, hi + 200) - max(s.x0, lo) > 0)
+    for hit, lines in ((h, lines) for h, lines in found if h.field == "BT-44"):
+        lo, hi = hit.seg.x0, hit.seg.x1
+        for under in lines[hit.seg.line : hit.seg.line + 6]:
+            zone.update(s.key for s in under if min(s.x1, hi + 200) - max(s.x0, lo) > 0)
     return zone
+
+
+def _identifier_candidates(pages: list[Lines], buyer: set[tuple[int, int, float]]) -> list[Candidate]:
+    """SIRET/SIREN, VAT and IBAN candidates of every segment, or of a label and the value a wide gap
+    parted from it ("SIRET | : | 732 829 320 00074")."""
+    out = []
+    for row in (row for lines in pages for row in lines):
+        for i, seg in enumerate(row):
+            found = id_candidates(seg, buyer=seg.key in buyer)
+            if not found and i + 1 < len(row) and _ID_LABEL.search(seg.text):
+                joined = functools.reduce(join, row[i + 1 : i + 3], seg)  # label [":"] value
+                found = id_candidates(joined, buyer=seg.key in buyer)
+            out.extend(found)
+    return out
 
 
 _NOT_A_NAME = re.compile(
@@ -82,10 +90,10 @@ def _seller_name(lines: Lines, buyer: set[tuple[int, int, float]]) -> Candidate 
     first one naming a legal form (SARL, SAS...), else the first one."""
     found = []
     for seg in (seg for row in lines[:8] for seg in row):
-        label = label_regex().search(fold(seg.text))
-        if seg.key in buyer or (label and label.start() < 3) or first_label(seg.text) == "":
+        label = first_label(seg.text)
+        if seg.key in buyer or (label and (label[1] < 3 or label[0] == "")):
             continue  # a label, or legal mentions ("SARL au capital de 10 000 €")
-        name = seg.text[: label.start() if label else None].strip(" :-|—")
+        name = seg.text[: label[1] if label else None].strip(" :-|—")
         spaced_title = re.match(r"(?i)(facture|invoice|avoir)", re.sub(r"\W", "", name))  # "FACTU RE"
         if _NOT_A_NAME.search(name) or spaced_title or sum(c.isalpha() for c in name) < 3:
             continue
@@ -97,7 +105,7 @@ def _first_date(lines: Lines) -> Candidate | None:
     """The first date of page 1 outside any other date's label: the issue date when its label was
     misread ("ora patel facture: 2025-08-20"); low confidence, so the document goes to review."""
     for seg in (seg for row in lines for seg in row):
-        if first_label(seg.text) in ("", "BT-9"):  # "Date de livraison", "Échéance"
+        if (label := first_label(seg.text)) and label[0] in ("", "BT-9"):  # "Date de livraison"
             continue
         if date := parse_date(seg.text):
             return Candidate("BT-2", date, 0.35, seg.page, seg.line)
@@ -135,26 +143,9 @@ def _with_accents(name: Candidate, pages: list[Lines]) -> Candidate:
     return name
 
 
-def extract_fields(pages: Sequence[PageText]) -> FieldSet:
-    """Fields found on the pages, each with a confidence in 0..1; absent fields are left out.
-
-    Candidates come from every label match and every identifier seen; the chosen set is the one the
-    checks agree with (check digits, VAT key vs SIREN, HT + TVA = TTC); a value whose check fails
-    keeps a confidence of at most 0.5, so the pipeline sends it to review.
-    """
-    laid = [layout(p) for p in pages]
-    buyer = _buyer_zone(laid)
-    cands = _label_candidates(laid)
-    for lines in laid:
-        for row in lines:
-            for i, seg in enumerate(row):
-                found = id_candidates(seg, buyer=seg.key in buyer)
-                if not found and i + 1 < len(row) and _ID_LABEL.search(seg.text):
-                    joined = functools.reduce(join, row[i + 1 : i + 3], seg)  # label [":"] value
-                    found = id_candidates(joined, buyer=seg.key in buyer)
-                cands.extend(found)
-    if laid and not any(c.field == "BT-27" for c in cands):
-        cands.extend(c for c in [_seller_name(laid[0], buyer)] if c)
+def _choose_singles(cands: list[Candidate], pages: list[Lines]) -> dict[str, Candidate]:
+    """The best candidate of each field other than the totals, then what a second look settles: the
+    SIRET when its SIREN won, the seller name with its accents, a fallback issue date."""
     values: dict[str, Candidate] = {}
     for field in ("BT-1", "BT-2", "BT-9", "BT-27", "BT-30", "BT-31", "BT-44", "BT-84"):
         if best := _best(cands, field):
@@ -165,9 +156,27 @@ def extract_fields(pages: Sequence[PageText]) -> FieldSet:
             siret = max(longer, key=lambda c: c.conf)
             values["BT-30"] = siret.with_conf(max(siren.conf, siret.conf))
     if "BT-27" in values:
-        values["BT-27"] = _with_accents(values["BT-27"], laid)
-    if "BT-2" not in values and laid and (first := _first_date(laid[0])):
+        values["BT-27"] = _with_accents(values["BT-27"], pages)
+    if "BT-2" not in values and pages and (first := _first_date(pages[0])):
         values["BT-2"] = first
+    return values
+
+
+def extract_fields(pages: Sequence[PageText]) -> FieldSet:
+    """Fields found on the pages, each with a confidence in 0..1; absent fields are left out.
+
+    Candidates come from every label match and every identifier seen; the chosen set is the one the
+    checks agree with (check digits, VAT key vs SIREN, HT + TVA = TTC); a value whose check fails
+    keeps a confidence of at most 0.5, so the pipeline sends it to review.
+    """
+    laid = [layout(p) for p in pages]
+    found = [(hit, lines) for lines in laid for row in lines for hit in hits(row)]
+    buyer = _buyer_zone(found)
+    cands = [c for hit, lines in found for c in _hit_candidates(hit, lines)]
+    cands += _identifier_candidates(laid, buyer)
+    if laid and not any(c.field == "BT-27" for c in cands):
+        cands.extend(c for c in [_seller_name(laid[0], buyer)] if c)
+    values = _choose_singles(cands, laid)
     text = "\n".join(p.text for p in pages)
     prepaid = bool(_PREPAID.search(fold(text)))
     values |= choose_amounts([c for c in cands if c.field in AMOUNTS], prepaid=prepaid)

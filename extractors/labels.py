@@ -141,10 +141,13 @@ def hits(segs: Sequence[Segment]) -> list[Hit]:
     return out
 
 
-def first_label(text: str) -> str | None:
-    """The field of the first label in ``text`` ("" for a phrase to skip, such as "Date de livraison")."""
+def first_label(text: str) -> tuple[str, int] | None:
+    """The field of the first label in ``text`` ("" for a phrase to skip, such as "Date de livraison")
+    and where it starts."""
     m = label_regex().search(fold(text))
-    return None if m is None else LABELS[int(next(k for k, v in m.groupdict().items() if v)[1:])][0]
+    if m is None:
+        return None
+    return LABELS[int(next(k for k, v in m.groupdict().items() if v)[1:])][0], m.start()
 
 
 def starts_with_label(seg: Segment) -> bool:
