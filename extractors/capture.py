@@ -15,7 +15,7 @@ from importlib import metadata
 import numpy as np
 
 from dematflow.errors import ToolFailed
-from extractors import imageprep, images, ocrpdf, pdftext, tesseract
+from extractors import imageprep, images, pdftext, tesseract
 from extractors.results import PageText, Source
 
 log = logging.getLogger(__name__)
@@ -44,8 +44,7 @@ class OcrOptions:
     thread each). Use ``jobs=1`` (in-process) inside dramatiq workers, which already run one process
     per core; the default, the core count, suits the CLI and embedded use. The pool is created on
     first use and reused by the process; its workers start from a forkserver, so a script using
-    ``jobs > 1`` must guard its entry point (``if __name__ == "__main__":``). ``searchable`` also
-    builds a PDF of the pages with an invisible text layer (the archive's rendition)."""
+    ``jobs > 1`` must guard its entry point (``if __name__ == "__main__":``)."""
 
     languages: str = "fra+eng"
     dpi: int = 300
@@ -53,7 +52,6 @@ class OcrOptions:
     max_pages: int = 200
     max_pixels: int = 200_000_000
     jobs: int = field(default_factory=_cpu_count)
-    searchable: bool = False
 
 
 @dataclass(frozen=True)
@@ -61,13 +59,15 @@ class Capture:
     """The pages of one document, where their text came from and the tool versions used.
 
     ``preparation`` lists, per OCR'd page number, the steps applied to its working copy;
-    ``searchable_pdf`` is set only when asked for with ``OcrOptions(searchable=True)``."""
+    ``to_page`` maps, per OCR'd page number, a point of the working copy (the pixels its words' boxes
+    are in) to the page as shown: fractions of its width and height, from the top left corner.
+    With it a searchable text layer can be laid on the kept page (``signing.textlayer``)."""
 
     source: Source
     pages: tuple[PageText, ...]
     tools: dict[str, str] = field(default_factory=dict)
     preparation: dict[int, tuple[str, ...]] = field(default_factory=dict)
-    searchable_pdf: bytes | None = None
+    to_page: dict[int, imageprep.Affine] = field(default_factory=dict)
 
     @property
     def text(self) -> str:
@@ -87,7 +87,7 @@ class PageJob:
 class PageResult:
     page: PageText
     steps: tuple[str, ...]
-    pdf: bytes | None
+    to_page: imageprep.Affine
 
 
 def _version(dist: str) -> str:
@@ -105,14 +105,9 @@ def _has_text(page: PageText) -> bool:
     return sum(ch.isalnum() for ch in page.text) >= MIN_TEXT_CHARS
 
 
-def _recognise(prepared: imageprep.Prepared, number: int, ocr: OcrOptions) -> tuple[PageText, bytes | None]:
-    return tesseract.ocr_page_with_pdf(
-        prepared.image,
-        page_number=number,
-        languages=ocr.languages,
-        timeout=ocr.timeout,
-        dpi=prepared.dpi,
-        pdf=ocr.searchable,
+def _recognise(prepared: imageprep.Prepared, number: int, ocr: OcrOptions) -> PageText:
+    return tesseract.ocr_page(
+        prepared.image, page_number=number, languages=ocr.languages, timeout=ocr.timeout, dpi=prepared.dpi
     )
 
 
@@ -128,7 +123,7 @@ def read_page(job: PageJob, ocr: OcrOptions) -> PageResult:
     h, w = job.image.shape[:2]
     dpi = imageprep.estimate_dpi(w, h, job.dpi)
     prepared = imageprep.prepare_for_ocr(job.image, dpi=dpi)
-    page, pdf = _recognise(prepared, job.number, ocr)
+    page = _recognise(prepared, job.number, ocr)
     if _quality(page) < DOUBTFUL_CONF:
         small, small_dpi = imageprep.osd_copy(prepared)
         degrees, confidence = tesseract.detect_orientation(small, dpi=small_dpi, timeout=ocr.timeout)
@@ -138,10 +133,11 @@ def read_page(job: PageJob, ocr: OcrOptions) -> PageResult:
             degrees = 180
         if degrees and (confidence >= MIN_OSD_CONFIDENCE or unreadable):
             turned = imageprep.prepare_for_ocr(job.image, dpi=dpi, rotation=degrees)  # deskew again
-            again, again_pdf = _recognise(turned, job.number, ocr)
+            again = _recognise(turned, job.number, ocr)
             if _quality(again) > _quality(page):
-                prepared, page, pdf = turned, again, again_pdf
-    return PageResult(page, prepared.steps, pdf)
+                prepared, page = turned, again
+    to_fractions = (1.0 / w, 0.0, 0.0, 1.0 / h, 0.0, 0.0)
+    return PageResult(page, prepared.steps, imageprep.compose(prepared.to_source, to_fractions))
 
 
 @functools.cache
@@ -174,14 +170,8 @@ def capture_pdf(data: bytes, *, ocr: OcrOptions) -> Capture:
     results = _read_pages(jobs, ocr)
     for result in results:
         pages[result.page.number - 1] = result.page
-    searchable = None
-    if ocr.searchable:
-        tools |= {"pypdf": _version("pypdf")}
-        ocr_parts = {r.page.number: r.pdf for r in results if r.pdf is not None}
-        searchable = ocrpdf.splice(data, ocr_parts, page_count=len(pages))
     log.info("pdf: %d of %d page(s) OCR'd", len(scanned), len(pages))
-    steps = {r.page.number: r.steps for r in results}
-    return Capture(Source.OCR, tuple(pages), tools, steps, searchable)
+    return _ocr_capture(tuple(pages), tools, results)
 
 
 def capture_images(data: bytes, *, ocr: OcrOptions) -> Capture:
@@ -190,10 +180,11 @@ def capture_images(data: bytes, *, ocr: OcrOptions) -> Capture:
     declared = images.image_dpi(data)
     tools = _ocr_tools() | {"pillow": _version("pillow")}
     results = _read_pages([PageJob(image, i, declared) for i, image in enumerate(loaded, start=1)], ocr)
-    searchable = None
-    if ocr.searchable:
-        tools |= {"pypdf": _version("pypdf")}
-        searchable = ocrpdf.merge_pages([r.pdf for r in results if r.pdf is not None])
     log.info("image: %d page(s) OCR'd", len(results))
+    return _ocr_capture(tuple(r.page for r in results), tools, results)
+
+
+def _ocr_capture(pages: tuple[PageText, ...], tools: dict[str, str], results: list[PageResult]) -> Capture:
     steps = {r.page.number: r.steps for r in results}
-    return Capture(Source.OCR, tuple(r.page for r in results), tools, steps, searchable)
+    to_page = {r.page.number: r.to_page for r in results}
+    return Capture(Source.OCR, pages, tools, steps, to_page)

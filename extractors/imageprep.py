@@ -36,15 +36,57 @@ _A4_LONG_INCHES = 11.69
 _PAGE_INCHES = (3.0, 24.0)  # a declared dpi implying a long side outside this is not believed
 
 
+Affine = tuple[
+    float, float, float, float, float, float
+]  # (a, b, c, d, e, f): x' = ax + cy + e, y' = bx + dy + f
+IDENTITY: Affine = (1.0, 0.0, 0.0, 1.0, 0.0, 0.0)
+
+
 @dataclass(frozen=True)
 class Prepared:
-    """The working copy given to OCR, the skew that was corrected and the steps applied."""
+    """The working copy given to OCR, the skew that was corrected and the steps applied.
+
+    ``to_source`` maps a point of ``image`` (pixels, y down) back onto the page image it was made
+    from, undoing the quarter turn, the scaling and the deskew: OCR words found on the working copy
+    can be laid back on the kept page (its searchable text layer)."""
 
     image: np.ndarray
     skew_degrees: float
     steps: tuple[str, ...]
     dpi: float = TARGET_DPI  # resolution of ``image``, passed to tesseract
     rotation: int = 0  # clockwise quarter turn applied to put the page upright
+    to_source: Affine = IDENTITY
+
+
+def _matrix(affine: Affine) -> np.ndarray:
+    a, b, c, d, e, f = affine
+    return np.array([[a, c, e], [b, d, f], [0.0, 0.0, 1.0]])
+
+
+def _affine(m: np.ndarray) -> Affine:
+    return (float(m[0, 0]), float(m[1, 0]), float(m[0, 1]), float(m[1, 1]), float(m[0, 2]), float(m[1, 2]))
+
+
+def compose(*affines: Affine) -> Affine:
+    """The affine map applying ``affines`` in order (the first one first)."""
+    m = np.eye(3)
+    for affine in affines:
+        m = _matrix(affine) @ m
+    return _affine(m)
+
+
+def invert(affine: Affine) -> Affine:
+    return _affine(np.linalg.inv(_matrix(affine)))
+
+
+def _quarter_turn(quarter: int, w: int, h: int) -> Affine:
+    """Where ``np.rot90(image, k=-quarter)`` (clockwise) sends a point of a ``w`` x ``h`` image."""
+    return [
+        IDENTITY,
+        (0.0, 1.0, -1.0, 0.0, float(h), 0.0),
+        (-1.0, 0.0, 0.0, -1.0, float(w), float(h)),
+        (0.0, -1.0, 1.0, 0.0, 0.0, float(w)),
+    ][quarter % 4]
 
 
 def _cv2() -> Any:
@@ -100,13 +142,13 @@ def estimate_skew(gray: np.ndarray) -> float:
     return round(float(best), 2)
 
 
-def _rotate(gray: np.ndarray, angle: float) -> np.ndarray:
+def _rotate(gray: np.ndarray, angle: float) -> tuple[np.ndarray, Affine]:
+    """The image turned by ``angle`` about its centre (same size), and where the turn sends a point."""
     cv2 = _cv2()
     h, w = gray.shape
     m = cv2.getRotationMatrix2D((w / 2, h / 2), angle, 1.0)
-    return np.asarray(
-        cv2.warpAffine(gray, m, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-    )
+    turned = cv2.warpAffine(gray, m, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    return np.asarray(turned), _affine(np.vstack([m, [0.0, 0.0, 1.0]]))
 
 
 def estimate_noise(gray: np.ndarray) -> float:
@@ -213,6 +255,7 @@ def prepare_for_ocr(image: np.ndarray, *, dpi: float | None = None, rotation: in
     ``rotation`` turns the page clockwise by quarter turns first (tesseract OSD's "Rotate")."""
     steps: list[str] = ["grayscale"]
     gray = _gray(image)
+    forward = [_quarter_turn(rotation // 90, gray.shape[1], gray.shape[0])]  # source -> working copy
     quarter = (rotation // 90) % 4
     if quarter:
         gray = np.ascontiguousarray(np.rot90(gray, k=-quarter))
@@ -220,11 +263,15 @@ def prepare_for_ocr(image: np.ndarray, *, dpi: float | None = None, rotation: in
     noise = estimate_noise(gray)  # before scaling, which smooths the grain
     out_dpi = TARGET_DPI
     if dpi:
+        before = gray.shape
         gray, out_dpi, scaled = _normalise_dpi(gray, dpi)
         steps += [scaled] if scaled else []
+        sx, sy = gray.shape[1] / before[1], gray.shape[0] / before[0]
+        forward.append((sx, 0.0, 0.0, sy, 0.0, 0.0))
     skew = estimate_skew(gray)
     if abs(skew) >= 0.2:
-        gray = _rotate(gray, skew)
+        gray, turn = _rotate(gray, skew)
+        forward.append(turn)
         steps.append(f"deskew({skew:+.2f})")
     gray, denoised = _denoise(gray, noise=noise, upscaled=dpi is not None and out_dpi > dpi)
     steps += [denoised] if denoised else []
@@ -232,7 +279,7 @@ def prepare_for_ocr(image: np.ndarray, *, dpi: float | None = None, rotation: in
         gray = _binarise(gray)
         steps.append("binarise(adaptive)")
     log.debug("prepared page: %s", ", ".join(steps))
-    return Prepared(gray, skew, tuple(steps), out_dpi, quarter * 90)
+    return Prepared(gray, skew, tuple(steps), out_dpi, quarter * 90, invert(compose(*forward)))
 
 
 def osd_copy(prepared: Prepared) -> tuple[np.ndarray, float]:

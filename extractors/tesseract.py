@@ -1,4 +1,4 @@
-"""Tesseract: availability probe, orientation (OSD), OCR of one page as words (TSV) and searchable PDF."""
+"""Tesseract: availability probe, orientation (OSD), OCR of one page as words with boxes (TSV)."""
 
 from __future__ import annotations
 
@@ -91,30 +91,15 @@ def ocr_page(
 ) -> PageText:
     """OCR one page image (grayscale or RGB uint8) into a PageText with word boxes in pixels.
 
-    ``dpi`` is passed to tesseract so that it does not guess the resolution from the pixels."""
-    return ocr_page_with_pdf(
-        image, page_number=page_number, languages=languages, timeout=timeout, dpi=dpi, pdf=False
-    )[0]
-
-
-def ocr_page_with_pdf(
-    image: np.ndarray,
-    *,
-    page_number: int,
-    languages: str = "fra+eng",
-    timeout: float = 120.0,
-    dpi: float | None = None,
-    pdf: bool = True,
-) -> tuple[PageText, bytes | None]:
-    """One tesseract pass giving both the words (TSV) and, with ``pdf``, a one-page PDF of the image
-    with an invisible text layer (tesseract's ``pdf`` renderer), sized from ``dpi``."""
+    ``dpi`` is passed to tesseract so that it does not guess the resolution from the pixels. Only
+    the TSV is asked for: the searchable text layer is laid from these words on the kept page
+    (``signing.textlayer``); tesseract's own ``pdf`` renderer cost 0.06-0.1 s a page more, to
+    re-compress the working copy's pixels, which the archive does not keep."""
     with tempfile.TemporaryDirectory(prefix="dematflow-ocr-") as tmp:
         src, base = _write_image(image, tmp), Path(tmp) / "out"
-        configs = ["tsv", "pdf"] if pdf else ["tsv"]
-        run([str(src), str(base), "-l", languages, "--psm", "3", *_dpi_args(dpi), *configs], timeout=timeout)
+        run([str(src), str(base), "-l", languages, "--psm", "3", *_dpi_args(dpi), "tsv"], timeout=timeout)
         tsv = base.with_suffix(".tsv").read_text("utf-8", "replace")
-        rendered = base.with_suffix(".pdf").read_bytes() if pdf else None
-    return page_from_tsv(tsv, page_number=page_number), rendered
+    return page_from_tsv(tsv, page_number=page_number)
 
 
 def detect_orientation(

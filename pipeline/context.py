@@ -36,7 +36,6 @@ class Context:
         s = self.settings
         return OcrOptions(
             jobs=s.ocr_jobs,
-            searchable=True,
             languages=s.ocr_languages,
             timeout=s.ocr_timeout,
             max_pages=s.limits.max_pages,

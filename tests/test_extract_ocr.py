@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import io
-import os
+import re
 import subprocess
 import time
 from pathlib import Path
@@ -21,6 +21,9 @@ from extractors.capture import Capture, OcrOptions, capture_images, capture_pdf
 from extractors.fields import extract_fields
 from extractors.images import image_dpi, load_images
 from extractors.results import Source
+from pipeline.stages.classify import text_layers
+from signing.textlayer import add_text_layer
+from signing.wrap import wrap_images_as_pdf
 
 LINES = [
     ("ACME Fournitures SARL", 0),
@@ -213,13 +216,15 @@ def test_mixed_pdf_ocrs_only_the_scanned_page() -> None:
     merged.import_pages(pdfium.PdfDocument(scan))
     out = io.BytesIO()
     merged.save(out)
-    capture = capture_pdf(out.getvalue(), ocr=OcrOptions(searchable=True))
+    capture = capture_pdf(out.getvalue(), ocr=OcrOptions())
     assert capture.source is Source.OCR
     assert [p.source for p in capture.pages] == [Source.PDF_TEXT, Source.OCR]
     assert extract_fields(capture.pages).values["BT-112"] == "2400.00"
-    # The searchable rendition keeps the digital page and gains a text layer on the scanned one.
-    assert capture.searchable_pdf is not None
-    layer = pdftext.read_pdf_text(capture.searchable_pdf, max_pages=5)
+    # The searchable copy is the PDF itself plus a revision giving the scanned page a text layer.
+    assert set(capture.to_page) == {2}
+    searchable = add_text_layer(out.getvalue(), text_layers(capture))
+    assert searchable.startswith(out.getvalue())
+    layer = pdftext.read_pdf_text(searchable, max_pages=5)
     assert "Conditions générales" in layer[0].text and "FA-2026-0042" in layer[1].text
 
 
@@ -249,8 +254,8 @@ def turned_tiff() -> bytes:
 @pytest.fixture(scope="module")
 def turned_capture(turned_tiff: bytes) -> Capture:
     started = time.perf_counter()
-    capture = capture_images(turned_tiff, ocr=OcrOptions(jobs=2, searchable=True))
-    print(f"\n4 pages (3 turned) with jobs=2 and a searchable PDF: {time.perf_counter() - started:.2f} s")
+    capture = capture_images(turned_tiff, ocr=OcrOptions(jobs=2))
+    print(f"\n4 pages (3 turned) with jobs=2: {time.perf_counter() - started:.2f} s")
     return capture
 
 
@@ -265,26 +270,67 @@ def test_turned_pages_come_back_upright_and_are_read(turned_capture: Capture) ->
         assert page.mean_conf > 0.8
 
 
-def test_searchable_pdf_has_the_pages_and_their_text(turned_capture: Capture, tmp_path: Path) -> None:
-    assert turned_capture.searchable_pdf is not None
-    path = tmp_path / "searchable.pdf"
-    path.write_bytes(turned_capture.searchable_pdf)
-    assert pdftext.pdf_page_count(turned_capture.searchable_pdf) == 4
-    for number in (1, 2, 4):
-        out = subprocess.run(
-            ["pdftotext", "-f", str(number), "-l", str(number), str(path), "-"],
-            capture_output=True,
-            timeout=60,
-            check=True,
-            env={"PATH": os.environ.get("PATH", "/usr/bin:/bin")},
-        )
-        assert "FA-2026-0042" in out.stdout.decode(), number
+def _centre_shown(pdf: bytes, number: int, word: str, tmp_path: Path) -> tuple[float, float]:
+    """Where a viewer shows ``word`` on page ``number``: rendered by poppler and read by tesseract."""
+    path = tmp_path / "page"
+    subprocess.run(
+        [
+            "pdftoppm",
+            "-r",
+            "150",
+            "-gray",
+            "-f",
+            str(number),
+            "-l",
+            str(number),
+            "-singlefile",
+            "-",
+            str(path),
+        ],
+        input=pdf,
+        check=True,
+        timeout=60,
+    )
+    page = tesseract.ocr_page(np.asarray(Image.open(f"{path}.pgm")), page_number=number, dpi=150)
+    (hit,) = [w for w in page.words if word in w.text]
+    return (hit.x0 + hit.x1) / 2 * 72 / 150, (hit.top + hit.bottom) / 2 * 72 / 150
+
+
+def _centre_in_layer(pdf: bytes, number: int, word: str) -> tuple[float, float]:
+    """Where the invisible text layer puts ``word`` on page ``number`` (poppler's -bbox, points)."""
+    out = subprocess.run(
+        ["pdftotext", "-bbox", "-f", str(number), "-l", str(number), "-", "-"],
+        input=pdf,
+        capture_output=True,
+        timeout=60,
+        check=True,
+    ).stdout.decode()
+    pattern = r'<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="([\d.]+)">([^<]*)</word>'
+    (box,) = [m.groups()[:4] for m in re.finditer(pattern, out) if word in m.group(5)]
+    x0, y0, x1, y1 = (float(v) for v in box)
+    return (x0 + x1) / 2, (y0 + y1) / 2
+
+
+def test_text_layer_lies_on_the_printed_words_of_each_turned_page(
+    turned_tiff: bytes, turned_capture: Capture, tmp_path: Path
+) -> None:
+    # Given the kept pages wrapped as they were scanned (three of them turned), When the words read on
+    # the upright working copies are laid back on them, Then a viewer finds each word where it is
+    # printed. Page 1 is read again from poppler's rendering; the others are the same page turned.
+    rendition = add_text_layer(wrap_images_as_pdf(turned_tiff), text_layers(turned_capture))
+    assert pdftext.pdf_page_count(rendition) == 4
+    x, y = _centre_shown(rendition, 1, "FA-2026-0042", tmp_path)
+    w, h = 2480 * 72 / 300, 1650 * 72 / 300  # page 1 in points
+    printed = {1: (x, y), 2: (w - x, h - y), 3: (y, w - x), 4: (h - y, x)}  # 180°, 90° and 270° CCW
+    for number, (px, py) in printed.items():
+        lx, ly = _centre_in_layer(rendition, number, "FA-2026-0042")
+        assert abs(px - lx) < 2 and abs(py - ly) < 2, (number, (px, py), (lx, ly))
 
 
 def test_one_process_gives_the_same_result_as_two(turned_tiff: bytes, turned_capture: Capture) -> None:
     alone = capture_images(turned_tiff, ocr=OcrOptions(jobs=1))
     assert alone.pages == turned_capture.pages
-    assert alone.preparation == turned_capture.preparation and alone.searchable_pdf is None
+    assert alone.preparation == turned_capture.preparation and alone.to_page == turned_capture.to_page
 
 
 def test_150_dpi_page_is_upscaled_and_read() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 
+import img2pdf
 import pytest
 
 from cli.samples import Sample
@@ -60,13 +61,31 @@ def test_scan_is_ocred_from_a_working_copy_and_the_image_is_kept(
     assert doc.fields.get("BT-1") == s.expected_fields["BT-1"]
     assert doc.fields.get("BT-112") == s.expected_fields["BT-112"]
     assert services.store.get(doc.objects["original"].key) == s.path.read_bytes()
-    assert "rendition" in doc.objects  # the lossless PDF wrap that carries the seal
-    # a searchable copy (page images + invisible OCR text) sits beside the untouched master
+    # The sealed rendition is the image wrapped pixel for pixel, made searchable by the OCR words
+    # laid on it as invisible text; no other copy of the pages is kept.
+    rendition = services.store.get(doc.objects["rendition"].key)
+    text = subprocess.run(["pdftotext", "-", "-"], input=rendition, capture_output=True, check=True)
+    assert s.expected_fields["BT-1"].encode() in text.stdout
+    assert "searchable" not in doc.objects
+    sealed = services.store.get(doc.objects["sealed"].key)
+    assert sealed.startswith(rendition) and pdfsig.check(sealed).all_valid
+    assert doc.status in (Status.ARCHIVED, Status.NEEDS_REVIEW)
+
+
+def test_scanned_pdf_gets_a_searchable_copy_whose_prefix_is_the_original(
+    services: Services, demo_set: list[Sample]
+) -> None:
+    s = sample(demo_set, "scan-")
+    scanned = img2pdf.convert(s.path.read_bytes())  # a PDF of the page image: no text layer
+    doc = process(services, filename="scan.pdf", data=scanned).document
+    assert doc.source and doc.source.value == "ocr"
+    assert doc.fields.get("BT-1") == s.expected_fields["BT-1"]
     searchable = services.store.get(doc.objects["searchable"].key)
+    assert searchable.startswith(scanned)  # the original bytes, then a revision with the words
     text = subprocess.run(["pdftotext", "-", "-"], input=searchable, capture_output=True, check=True)
     assert s.expected_fields["BT-1"].encode() in text.stdout
-    assert pdfsig.check(services.store.get(doc.objects["sealed"].key)).all_valid
-    assert doc.status in (Status.ARCHIVED, Status.NEEDS_REVIEW)
+    sealed = services.store.get(doc.objects["sealed"].key)
+    assert sealed.startswith(scanned) and pdfsig.check(sealed).all_valid  # the master is what is sealed
 
 
 def test_supporting_document_is_classified_and_archived(services: Services, demo_set: list[Sample]) -> None:
@@ -194,3 +213,4 @@ def test_the_same_invoice_sent_twice_is_flagged_as_a_duplicate(services: Service
     dup = [f for f in second.findings if f.rule == "DUPLICATE"]
     assert second.status is Status.REJECTED and len(dup) == 1
     assert first.id in dup[0].message and "invoice number" in dup[0].message
+

@@ -14,6 +14,7 @@ from extractors.results import DocType, PageText, Source, Word
 from extractors.sniff import FileKind
 from pipeline.context import Context, versions
 from pipeline.records import Document, Event, StageResult
+from signing.textlayer import PageLayer, add_text_layer
 from storage.base import put_once
 
 # UNTDID 1001 codes that mean a credit note; every other invoice type code is an invoice.
@@ -42,6 +43,7 @@ def classify(ctx: Context, doc: Document) -> StageResult:
             "source": cap.source.value,
             "tools": cap.tools,
             "preparation": {str(n): list(steps) for n, steps in cap.preparation.items()},
+            "to_page": {str(n): list(m) for n, m in cap.to_page.items()},
             "pages": [asdict(p) for p in cap.pages],
         }
         tools = cap.tools
@@ -75,14 +77,25 @@ def _capture(ctx: Context, doc: Document) -> reader.Capture:
 
 
 def _keep_searchable(ctx: Context, doc: Document, cap: reader.Capture) -> Document:
-    """Archive the OCR'd pages with an invisible text layer, so the archive can be searched by text;
-    the kept master stays the original bytes. A retry reuses the copy an earlier attempt stored."""
-    key = f"renditions/{doc.id}-searchable.pdf"
-    if cap.searchable_pdf is not None:
-        return doc.with_object("searchable", put_once(ctx.store, key, lambda: cap.searchable_pdf or b""))
-    if ctx.store.exists(key):
-        return doc.with_object("searchable", put_once(ctx.store, key, bytes))
-    return doc
+    """A PDF with OCR'd (scanned) pages gets a searchable copy: its own bytes followed by a revision
+    that lays the OCR words as invisible text on those pages; the kept master stays the original.
+    An image's searchable copy is its rendition, which the seal stage makes and seals."""
+    if doc.kind is not FileKind.PDF or not cap.to_page:
+        return doc
+    original = doc.objects["original"].key
+    make = lambda: add_text_layer(ctx.store.get(original), text_layers(cap))  # noqa: E731
+    return doc.with_object("searchable", put_once(ctx.store, f"renditions/{doc.id}-searchable.pdf", make))
+
+
+def text_layers(cap: reader.Capture) -> dict[int, PageLayer]:
+    """The OCR'd pages' words, with where each page's working copy lies on the page as shown."""
+    return {
+        page.number: PageLayer(
+            tuple((w.text, w.x0, w.top, w.x1, w.bottom) for w in page.words), cap.to_page[page.number]
+        )
+        for page in cap.pages
+        if page.number in cap.to_page
+    }
 
 
 def _find_invoice_xml(ctx: Context, doc: Document) -> tuple[Document, bytes | None]:
@@ -119,6 +132,11 @@ def load_capture(raw: bytes) -> reader.Capture:
         for p in d["pages"]
     )
     preparation = {int(n): tuple(steps) for n, steps in d.get("preparation", {}).items()}
+    to_page = {int(n): tuple(m) for n, m in d.get("to_page", {}).items()}
     return reader.Capture(
-        source=Source(d["source"]), pages=pages, tools=d.get("tools", {}), preparation=preparation
+        source=Source(d["source"]),
+        pages=pages,
+        tools=d.get("tools", {}),
+        preparation=preparation,
+        to_page=to_page,
     )

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import zlib
-
 from dematflow.errors import ConfigError
 from extractors.sniff import FileKind
 from pipeline.context import Context, versions
 from pipeline.records import Document, Event, StageResult
+from pipeline.stages.classify import load_capture, text_layers
 from signing.cms import seal_detached
 from signing.pades import seal_pdf
+from signing.textlayer import add_text_layer
 from signing.wrap import wrap_images_as_pdf
 from storage.base import put_once
 
@@ -28,7 +28,9 @@ def seal(ctx: Context, doc: Document) -> StageResult:
     else:
         pdf = original
         if doc.kind is not FileKind.PDF:  # the image stays archived as received; this is its wrap
-            rendition = put_once(ctx.store, f"renditions/{doc.id}.pdf", lambda: wrap_images_as_pdf(original))
+            rendition = put_once(
+                ctx.store, f"renditions/{doc.id}.pdf", lambda: _rendition(ctx, doc, original)
+            )
             doc = doc.with_object("rendition", rendition)
             pdf = ctx.store.get(rendition.key)
         sealed = put_once(
@@ -43,11 +45,22 @@ def seal(ctx: Context, doc: Document) -> StageResult:
         doc.id,
         inputs={"original": doc.sha256},
         outputs={**outputs, sealed.key: sealed.sha256},
-        # An image's rendition is img2pdf's, or for plain TIFFs Pillow's decoding under zlib's Flate.
-        tools={**versions("pyHanko", "img2pdf", "pillow"), "zlib": zlib.ZLIB_RUNTIME_VERSION},
+        # An image's rendition is img2pdf's, or for plain TIFFs Pillow's decoding under ISA-L's Flate,
+        # with its OCR words added by pyHanko's incremental writer.
+        tools=versions("pyHanko", "img2pdf", "pillow", "isal"),
         detail={
             "development_seal": creds.development,
             "tsa": tsa or ("development" if creds.tsa_key_path else None),
         },
     )
     return StageResult(doc.with_object("sealed", sealed).evolve(stage="seal"), event)
+
+
+def _rendition(ctx: Context, doc: Document, original: bytes) -> bytes:
+    """The image wrapped pixel for pixel into a PDF, searchable: its OCR words (from the capture
+    the classify stage archived) are laid on it as invisible text in an appended revision."""
+    pdf = wrap_images_as_pdf(original)
+    if "capture" not in doc.objects:
+        return pdf
+    layers = text_layers(load_capture(ctx.store.get(doc.objects["capture"].key)))
+    return add_text_layer(pdf, layers) if layers else pdf
