@@ -18,7 +18,7 @@ from pipeline.context import Services
 from pipeline.convert import CAPTURED, convert, convertible, facturx_from, printable_pdf
 from pipeline.inspect import read_document
 from pipeline.records import STAGES, Document, Status
-from pipeline.run import process as run_process
+from pipeline.run import process_all as run_all
 from validators.chain import validate_document
 from validators.report import Finding, Severity
 
@@ -56,15 +56,17 @@ def process_files(
     )
     with Progress(*columns, console=err, disable=quiet, transient=True) as progress:
         task = progress.add_task("processing", total=len(files) * len(STAGES))
-        for path in files:
-            start = progress.tasks[0].completed
+        steps = [0] * len(files)
 
-            def step(stage: str, name: str = path.name) -> None:
-                progress.update(task, description=f"{name}: {stage}", advance=1)
+        def step(index: int, stage: str) -> None:  # documents in flight report from their threads
+            steps[index] += 1
+            progress.update(task, description=f"{files[index].name}: {stage}", advance=1)
 
-            data = path.read_bytes()
-            outcome = run_process(services, filename=path.name, data=data, on_stage=step)
-            progress.update(task, completed=start + len(STAGES))
+        documents = [(path.name, path.read_bytes) for path in files]
+        outcomes = run_all(services, documents, in_flight=services.settings.in_flight, on_stage=step)
+        for index, (path, outcome) in enumerate(zip(files, outcomes, strict=True)):
+            # a document that stopped early (quarantined, a duplicate) completes its share of the bar
+            progress.update(task, advance=len(STAGES) - steps[index])
             doc = outcome.document
             if facturx and convertible(doc):
                 try:

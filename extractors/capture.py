@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import functools
 import logging
 import multiprocessing
 import os
+import threading
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -140,20 +140,29 @@ def read_page(job: PageJob, ocr: OcrOptions) -> PageResult:
     return PageResult(page, prepared.steps, imageprep.compose(prepared.to_source, to_fractions))
 
 
-@functools.cache
+_POOLS: dict[int, ProcessPoolExecutor] = {}
+_POOL_LOCK = threading.Lock()  # documents read on several threads share one pool
+
+
 def _pool(jobs: int) -> ProcessPoolExecutor:
     """Worker processes, created on first use and reused; forkserver so no lock is inherited."""
-    return ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("forkserver"))
+    with _POOL_LOCK:
+        if jobs not in _POOLS:
+            _POOLS[jobs] = ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("forkserver"))
+        return _POOLS[jobs]
 
 
 def _read_pages(jobs: Sequence[PageJob], ocr: OcrOptions) -> list[PageResult]:
     if ocr.jobs <= 1 or len(jobs) <= 1:  # one page gains nothing from a trip to another process
         return [read_page(job, ocr) for job in jobs]
+    pool = _pool(ocr.jobs)
     try:
-        return list(_pool(ocr.jobs).map(read_page, jobs, [ocr] * len(jobs)))
+        return list(pool.map(read_page, jobs, [ocr] * len(jobs)))
     except BrokenProcessPool as exc:  # a worker was killed (OOM, signal): start afresh next time
-        _pool(ocr.jobs).shutdown(wait=False, cancel_futures=True)
-        _pool.cache_clear()
+        pool.shutdown(wait=False, cancel_futures=True)
+        with _POOL_LOCK:
+            if _POOLS.get(ocr.jobs) is pool:
+                del _POOLS[ocr.jobs]
         raise ToolFailed(f"an OCR worker process died: {exc}") from exc
 
 

@@ -5,10 +5,13 @@ Workers call ``advance`` once per message; the embedded mode calls the very same
 
 from __future__ import annotations
 
+import functools
+import itertools
 import json
 import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from dematflow.errors import DematflowError, InputError
@@ -160,6 +163,31 @@ def process(
         log.warning("retrying %s of %s: %s", stage, receipt.document_id, failure)
     doc = services.catalogue.get(receipt.document_id)
     return Outcome(doc, duplicate=receipt.duplicate_of is not None)
+
+
+def process_all(
+    services: Services,
+    documents: Iterable[tuple[str, Callable[[], bytes]]],
+    *,
+    in_flight: int = 2,
+    on_stage: Callable[[int, str], None] | None = None,
+) -> Iterator[Outcome]:
+    """Embedded mode over many documents (a file name and a way to read its bytes each), outcomes in
+    the order given; ``on_stage`` hears (the document's position, the stage starting). Up to
+    ``in_flight`` documents run at once, on threads of this process: while one is sealed and archived
+    (on one core), the next one's pages are already being read by the OCR processes, which would
+    otherwise wait. The catalogue serialises its writes (one journal chain)."""
+
+    def one(index: int, document: tuple[str, Callable[[], bytes]]) -> Outcome:
+        name, read = document
+        step = functools.partial(on_stage, index) if on_stage is not None else None
+        return process(services, filename=name, data=read(), on_stage=step)
+
+    if in_flight <= 1:
+        yield from map(one, itertools.count(), documents)
+        return
+    with ThreadPoolExecutor(in_flight, thread_name_prefix="dematflow-document") as pool:
+        yield from pool.map(one, itertools.count(), documents)
 
 
 def _attempt(services: Services, stage: str, document_id: str) -> tuple[str | None, str | None]:

@@ -31,6 +31,7 @@ class Settings:
     ocr_timeout: float = 180.0
     review_threshold: float = 0.8
     ocr_jobs: int = max(1, os.cpu_count() or 1)  # processes for the pages of one document
+    in_flight: int = 2  # documents the embedded mode runs at once (one seals while the next is read)
     worker_processes: int = max(1, os.cpu_count() or 1)
     limits: Limits = Limits()
 
@@ -66,6 +67,7 @@ class Settings:
             review_threshold=_number(env, "DEMATFLOW_REVIEW_THRESHOLD", 0.8),
             worker_processes=int(_number(env, "DEMATFLOW_WORKER_PROCESSES", os.cpu_count() or 1)),
             ocr_jobs=int(_number(env, "DEMATFLOW_OCR_JOBS", os.cpu_count() or 1)),
+            in_flight=int(_number(env, "DEMATFLOW_IN_FLIGHT", 2)),
             limits=Limits(
                 max_bytes=int(_number(env, "DEMATFLOW_MAX_BYTES", defaults.max_bytes)),
                 max_pages=int(_number(env, "DEMATFLOW_MAX_PAGES", defaults.max_pages)),

@@ -10,10 +10,10 @@ import pytest
 
 from cli.samples import Sample
 from extractors.sniff import FileKind
-from pipeline import journal
+from pipeline import audit, journal
 from pipeline.context import Services
 from pipeline.records import Status
-from pipeline.run import process
+from pipeline.run import process, process_all
 from signing import pdfsig
 from tests.conftest import sample
 
@@ -214,3 +214,18 @@ def test_the_same_invoice_sent_twice_is_flagged_as_a_duplicate(services: Service
     assert second.status is Status.REJECTED and len(dup) == 1
     assert first.id in dup[0].message and "invoice number" in dup[0].message
 
+
+def test_documents_in_flight_together_keep_their_order_and_one_journal_chain(
+    services: Services, demo_set: list[Sample]
+) -> None:
+    # Given the demo set with one file sent twice, When processed three at a time on threads,
+    # Then the outcomes come back in the order given, the repeat is linked to the first copy,
+    # and the journal is still one unbroken chain whose fingerprints match the archive.
+    files = [(s.path.name, s.path.read_bytes) for s in demo_set]
+    files.append(("again-" + demo_set[0].path.name, demo_set[0].path.read_bytes))
+    outcomes = list(process_all(services, files, in_flight=3))
+    assert [o.document.filename for o in outcomes[:-1]] == [name for name, _ in files[:-1]]
+    assert outcomes[-1].duplicate and outcomes[-1].document.id == outcomes[0].document.id
+    assert all(o.document.status.final for o in outcomes)
+    verification = audit.verify(services)
+    assert verification.ok, verification.problems
