@@ -100,7 +100,11 @@ def timed_process(
         running[index] = (stage, now)
 
     def reader(index: int, data: bytes) -> Callable[[], bytes]:
-        return lambda: (enter(index, "receive"), data)[1]  # read as the document's turn comes
+        def read() -> bytes:  # called as the document's turn comes
+            enter(index, "receive")
+            return data
+
+        return read
 
     documents = [(f"scan-{i}.tiff", reader(i, data)) for i, data in enumerate(tiffs)]
     start, statuses = time.perf_counter(), []

@@ -46,7 +46,7 @@ def classify(ctx: Context, doc: Document) -> StageResult:
             "to_page": {str(n): list(m) for n, m in cap.to_page.items()},
             "pages": [asdict(p) for p in cap.pages],
         }
-        tools = cap.tools
+        tools = cap.tools | (versions("pyHanko") if "searchable" in doc.objects else {})  # its text layer
     key = f"captures/{doc.id}.json"
     obj = ctx.store.put(key, json.dumps(payload, sort_keys=True, ensure_ascii=False).encode())
     source = Source(payload["source"])
