@@ -67,9 +67,10 @@ def add_text_layer(pdf: bytes, layers: Mapping[int, PageLayer]) -> bytes:
             if not 1 <= number <= count:
                 raise CorruptInput(f"no page {number} for a text layer (the PDF has {count})")
             page = writer.find_page_for_modification(number - 1)[0].get_object()
-            content = _content(layer, _page_frame(page))
+            name = _free_font_name(page)
+            content = _content(layer, _page_frame(page), name)
             resources = generic.DictionaryObject(
-                {pdf_name("/Font"): generic.DictionaryObject({pdf_name(FONT): font})}
+                {pdf_name("/Font"): generic.DictionaryObject({pdf_name(name): font})}
             )
             # The page's own content is wrapped in q ... Q so that a graphics state it leaves
             # behind cannot move the words.
@@ -101,6 +102,19 @@ def _inherited(page: generic.DictionaryObject, key: str) -> Any:
     return None
 
 
+def _free_font_name(page: generic.DictionaryObject) -> str:
+    """FONT, or FONT2, FONT3... when the page already names a font so (a page made searchable
+    before, sent again): two resources of one name cannot be merged."""
+    resources = _inherited(page, "/Resources")
+    fonts = resources["/Font"] if resources is not None and "/Font" in resources else None
+    taken = set(fonts.keys()) if fonts is not None else set()
+    name, n = FONT, 1
+    while name in taken:
+        n += 1
+        name = f"{FONT}{n}"
+    return name
+
+
 def _page_frame(page: generic.DictionaryObject) -> Affine:
     """Where a point of the page as shown (fractions, from the top left) lies in user space: the
     crop box (else the media box) turned by the page's /Rotate (clockwise, as viewers show it)."""
@@ -123,10 +137,10 @@ def _apply(m: Affine, x: float, y: float) -> tuple[float, float]:
     return m[0] * x + m[2] * y + m[4], m[1] * x + m[3] * y + m[5]
 
 
-def _content(layer: PageLayer, frame: Affine) -> bytes:
+def _content(layer: PageLayer, frame: Affine, font: str) -> bytes:
     """BT ... ET drawing each word invisibly: font size 1, the text matrix scaled so that the word
     runs across its box from left to right and its glyphs, descent to ascent, fill the box's height."""
-    ops = [b"BT\n3 Tr\n%s 1 Tf" % FONT.encode()]
+    ops = [b"BT\n3 Tr\n%s 1 Tf" % font.encode()]
     for text, left, top, right, bottom in layer.words:
         encoded = text.encode("cp1252", "replace")
         if not encoded:

@@ -69,6 +69,12 @@ def test_the_given_pdf_stays_a_prefix_and_its_own_text_is_kept() -> None:
     assert set(_words(layered)) == {"x", "FA-2026-0042"}
 
 
+def test_a_page_made_searchable_before_gets_its_new_words_too() -> None:
+    once = add_text_layer(_page(), {1: PageLayer([("Hello", 100, 200, 300, 250)], PER_MILLE)})
+    twice = add_text_layer(once, {1: PageLayer([("World", 100, 400, 300, 450)], PER_MILLE)})
+    assert twice.startswith(once) and {"Hello", "World"} <= set(_words(twice))
+
+
 def test_french_text_survives_and_other_scripts_become_question_marks() -> None:
     words = [("Réglé", 100, 100, 300, 140), ("1 234,56 €", 400, 100, 700, 140), ("Ωmega", 100, 300, 300, 340)]
     text = set(_words(add_text_layer(_page(), {1: PageLayer(words, PER_MILLE)})))
