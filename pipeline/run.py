@@ -9,6 +9,7 @@ import functools
 import itertools
 import json
 import logging
+import threading
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -146,7 +147,13 @@ def process(
 
     A document left half-way by an earlier run (say tesseract was missing) resumes where it stopped.
     """
-    receipt = receive(services, filename=filename, data=data)
+    return run_stages(services, receive(services, filename=filename, data=data), attempts, on_stage)
+
+
+def run_stages(
+    services: Services, receipt: Receipt, attempts: int = 2, on_stage: Callable[[str], None] | None = None
+) -> Outcome:
+    """Take a received document through the stages it has not been through yet."""
     stage = next_stage(services.catalogue.get(receipt.document_id))
     tries = 0
     while stage is not None:
@@ -172,16 +179,27 @@ def process_all(
     in_flight: int = 2,
     on_stage: Callable[[int, str], None] | None = None,
 ) -> Iterator[Outcome]:
-    """Embedded mode over many documents (a file name and a way to read its bytes each), outcomes in
-    the order given; ``on_stage`` hears (the document's position, the stage starting). Up to
-    ``in_flight`` documents run at once, on threads of this process: while one is sealed and archived
-    (on one core), the next one's pages are already being read by the OCR processes, which would
-    otherwise wait. The catalogue serialises its writes (one journal chain)."""
+    """Embedded mode over many documents (a file name and a way to read its bytes each), received
+    and given back in the order given; ``on_stage`` hears (the document's position, the stage
+    starting). Up to ``in_flight`` documents run at once, on threads of this process: while one is
+    sealed and archived (on one core), the next one's pages are already being read by the OCR
+    processes, which would otherwise wait. Receipts stay in order, so the journal follows the batch
+    and, of two identical files, the first given is the one kept and processed."""
+    received = 0  # documents received so far
+    turn = threading.Condition()
 
     def one(index: int, document: tuple[str, Callable[[], bytes]]) -> Outcome:
+        nonlocal received
         name, read = document
+        with turn:
+            turn.wait_for(lambda: received == index)
+            try:
+                receipt = receive(services, filename=name, data=read())
+            finally:
+                received += 1
+                turn.notify_all()
         step = functools.partial(on_stage, index) if on_stage is not None else None
-        return process(services, filename=name, data=read(), on_stage=step)
+        return run_stages(services, receipt, on_stage=step)
 
     if in_flight <= 1:
         yield from map(one, itertools.count(), documents)
