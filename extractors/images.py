@@ -31,7 +31,7 @@ def _to_array(frame: Image.Image) -> np.ndarray:
         frame = frame.convert("L")
     elif frame.mode != "RGB":
         frame = frame.convert("RGB")
-    return np.asarray(frame, dtype=np.uint8).copy()
+    return np.asarray(frame, dtype=np.uint8)  # read-only: working copies are new arrays, never edits
 
 
 def image_sizes(data: bytes, *, max_pages: int, max_pixels: int) -> list[tuple[int, int]]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import itertools
 import re
 import unicodedata
@@ -21,11 +22,13 @@ _QUOTE_SPECKS = str.maketrans("‘“”«»", "     ")  # OCR reads specks befo
 
 def fold(text: str) -> str:
     """Lower-case, accents removed, one character for one character (spans stay aligned)."""
-    out = []
-    for ch in text:
-        base = "".join(c for c in unicodedata.normalize("NFKD", ch) if not unicodedata.combining(c))
-        out.append(base.lower() if len(base) == 1 else ch.lower())
-    return "".join(out).replace("’", "'").translate(_QUOTE_SPECKS)
+    return "".join(map(_fold_char, text)).replace("’", "'").translate(_QUOTE_SPECKS)
+
+
+@functools.lru_cache(maxsize=4096)
+def _fold_char(ch: str) -> str:
+    base = "".join(c for c in unicodedata.normalize("NFKD", ch) if not unicodedata.combining(c))
+    return base.lower() if len(base) == 1 else ch.lower()
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from dataclasses import asdict
 from typing import Any
 
 from extractors import capture as reader
@@ -44,7 +43,7 @@ def classify(ctx: Context, doc: Document) -> StageResult:
             "tools": cap.tools,
             "preparation": {str(n): list(steps) for n, steps in cap.preparation.items()},
             "to_page": {str(n): list(m) for n, m in cap.to_page.items()},
-            "pages": [asdict(p) for p in cap.pages],
+            "pages": [_page_json(p) for p in cap.pages],
         }
         tools = cap.tools | (versions("pyHanko") if "searchable" in doc.objects else {})  # its text layer
     key = f"captures/{doc.id}.json"
@@ -117,6 +116,11 @@ def invoice_xml(ctx: Context, doc: Document) -> bytes | None:
     if doc.kind is not None and doc.kind.is_xml:
         return ctx.store.get(doc.objects["original"].key)
     return None
+
+
+def _page_json(page: PageText) -> dict[str, Any]:
+    """A page as the capture JSON keeps it (dataclasses.asdict, without its deep copies: ~6 ms a page)."""
+    return {**vars(page), "words": [vars(w) for w in page.words]}
 
 
 def load_capture(raw: bytes) -> reader.Capture:
