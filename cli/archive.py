@@ -61,7 +61,7 @@ def get(
     role: str = typer.Option(
         "original",
         "--role",
-        help="original, sealed, rendition, data, report, capture, einvoice_xml",
+        help="original, sealed, searchable, data, report, capture, einvoice_xml, facturx",
     ),
 ) -> None:
     """Write an archived object (by default the original bytes) to a file."""

@@ -26,25 +26,24 @@ def seal(ctx: Context, doc: Document) -> StageResult:
             lambda: seal_detached(original, credentials=creds, tsa_url=tsa).data,
         )
     else:
-        pdf = original
-        if doc.kind is not FileKind.PDF:  # the image stays archived as received; this is its wrap
-            rendition = put_once(
-                ctx.store, f"renditions/{doc.id}.pdf", lambda: _rendition(ctx, doc, original)
-            )
-            doc = doc.with_object("rendition", rendition)
-            pdf = ctx.store.get(rendition.key)
+        # An image is sealed as its rendition: its pixels wrapped into a PDF, searchable by its OCR
+        # words. The rendition is not stored apart: it is the sealed PDF without its last revision.
+        image = doc.kind is not FileKind.PDF
         sealed = put_once(
             ctx.store,
             f"sealed/{doc.id}.pdf",
-            lambda: seal_pdf(pdf, credentials=creds, tsa_url=tsa).data,
+            lambda: (
+                seal_pdf(
+                    _rendition(ctx, doc, original) if image else original, credentials=creds, tsa_url=tsa
+                ).data
+            ),
         )
-    outputs = {o.key: o.sha256 for role, o in doc.objects.items() if role == "rendition"}
     event = Event(
         "seal",
         "sealed",
         doc.id,
         inputs={"original": doc.sha256},
-        outputs={**outputs, sealed.key: sealed.sha256},
+        outputs={sealed.key: sealed.sha256},
         # An image's rendition is img2pdf's, or for plain TIFFs Pillow's decoding under ISA-L's Flate,
         # with its OCR words added by pyHanko's incremental writer.
         tools=versions("pyHanko", "img2pdf", "pillow", "isal"),
