@@ -10,7 +10,9 @@ TIFF documents. capture_images reads one document after the other, the pages of 
 `process` does more than raw by design: image preparation, extraction, the lossless rendition with
 its searchable text layer, the seal and fsync'd archive writes. `process` in workers spreads the
 documents over ``--jobs`` processes instead (pages read one at a time in each), as the dramatiq
-deployment does. Prints pages per second, the ratios to raw and where `process` spends its time.
+deployment does. Prints pages per second, the ratios to raw and where `process` spends its time;
+then CPU seconds a page of raw tesseract and of `process` in one process (pages one at a time), the
+steadiest figure on a shared machine and the bound of throughput once every core is busy.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import functools
 import io
 import multiprocessing
 import os
+import resource
 import tempfile
 import time
 from collections.abc import Callable
@@ -114,6 +117,35 @@ def timed_process(
     return time.perf_counter() - start, statuses
 
 
+def _cpu() -> float:
+    """CPU seconds of this process and of the children it has waited for (tesseract runs)."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+def cpu_per_page(pages: list[bytes], tiffs: list[bytes], work: Path) -> tuple[float, float]:
+    """CPU seconds a page for raw tesseract and for `process`, both in this process, pages one at a
+    time (as a worker reads them): steadier than wall time on a shared machine, and the bound of
+    either mode's throughput once every core is busy."""
+    work.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for i, data in enumerate(pages):
+        paths.append(work / f"cpu-{i}.png")
+        paths[-1].write_bytes(data)
+    start = _cpu()
+    for path in paths:
+        tesseract.run([str(path), "stdout", "-l", "fra+eng", "--psm", "3", "tsv"], timeout=600)
+    raw = _cpu() - start
+    services = open_services(
+        Settings.from_env({"DEMATFLOW_DATA_DIR": str(work / "cpu"), "DEMATFLOW_OCR_JOBS": "1"})
+    )
+    process(services, filename="warm-up.pdf", data=invoice_pdf(demo_invoices(seed=1)[0]))
+    start = _cpu()
+    for i, data in enumerate(tiffs):
+        process(services, filename=f"scan-{i}.tiff", data=data)
+    return raw / len(pages), (_cpu() - start) / len(pages)
+
+
 @functools.cache
 def _worker_services(data_dir: str) -> Services:
     """One catalogue and archive per worker process, pages read in-process (as dramatiq workers do)."""
@@ -162,6 +194,7 @@ def main() -> None:
     statuses: list[str] = []
     stages: list[dict[str, float]] = []
     workers: list[float] = []
+    cpu: list[tuple[float, float]] = []
     for r in range(args.rounds):
         raw.append(raw_tesseract(pages, work, workers=args.jobs))
         cap.append(timed_capture(tiffs, ocr))
@@ -169,6 +202,7 @@ def main() -> None:
         seconds, statuses = timed_process(tiffs, work / f"data-{r}", jobs=args.jobs, stages=stages[-1])
         proc.append(seconds)
         workers.append(timed_workers(tiffs, work / f"workers-{r}", jobs=args.jobs))
+        cpu.append(cpu_per_page(pages, tiffs, work / f"cpu-{r}"))
     fmt = " ".join
     print(f"{args.docs} documents x {args.pages} pages = {n} scanned 300-dpi pages, jobs={args.jobs}")
     print(f"raw tesseract ({args.jobs} processes, 1 thread each): {fmt(f'{n / s:.3f}' for s in raw)} pages/s")
@@ -184,9 +218,17 @@ def main() -> None:
         "process, seconds a page by stage (best round; documents overlap; archive, the last, untimed): "
         + ", ".join(f"{k} {v / n:.3f}" for k, v in best.items())
     )
+    raw_cpu, process_cpu = min(c[0] for c in cpu), min(c[1] for c in cpu)
+    print(
+        "CPU seconds a page, one process, pages one at a time: "
+        f"raw tesseract {fmt(f'{c[0]:.3f}' for c in cpu)}, process {fmt(f'{c[1]:.3f}' for c in cpu)}"
+    )
     print(f"ratio capture_images / raw tesseract (best of {args.rounds}): {min(raw) / min(cap):.2f}")
     print(f"ratio process / raw tesseract (best of {args.rounds}): {min(raw) / min(proc):.2f}")
     print(f"ratio process in workers / raw tesseract (best of {args.rounds}): {min(raw) / min(workers):.2f}")
+    print(
+        f"ratio of CPU a page, raw tesseract / process (best of {args.rounds}): {raw_cpu / process_cpu:.2f}"
+    )
 
 
 if __name__ == "__main__":
