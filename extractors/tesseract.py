@@ -10,6 +10,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -66,13 +67,13 @@ def version() -> str:
     return probe()
 
 
-def _write_image(image: np.ndarray, folder: str) -> Path:
+def _write_image(image: np.ndarray, folder: str, name: str = "page.tif") -> Path:
     """The page as an uncompressed TIFF: compressing a noisy 300-dpi scan to PNG takes ~0.25 s,
     a third of the OCR time, and tesseract reads this faster than PNG or PNM (0.65 s against 0.70 s
     and 0.77 s a page, measured). The resolution goes to tesseract as ``--dpi``."""
     from PIL import Image
 
-    path = Path(folder) / "page.tif"
+    path = Path(folder) / name
     Image.fromarray(image).save(path, format="TIFF")
     return path
 
@@ -89,17 +90,36 @@ def ocr_page(
     timeout: float = 120.0,
     dpi: float | None = None,
 ) -> PageText:
-    """OCR one page image (grayscale or RGB uint8) into a PageText with word boxes in pixels.
+    """OCR one page image (grayscale or RGB uint8) into a PageText with word boxes in pixels."""
+    return ocr_pages([image], page_numbers=[page_number], languages=languages, timeout=timeout, dpi=dpi)[0]
 
-    ``dpi`` is passed to tesseract so that it does not guess the resolution from the pixels. Only
-    the TSV is asked for: the searchable text layer is laid from these words on the kept page
+
+def ocr_pages(
+    images: Sequence[np.ndarray],
+    *,
+    page_numbers: Sequence[int],
+    languages: str = "fra+eng",
+    timeout: float = 120.0,
+    dpi: float | None = None,
+) -> list[PageText]:
+    """OCR page images (grayscale or RGB uint8, all at ``dpi``) in one tesseract run: a PageText
+    each, with word boxes in pixels. ``timeout`` is per page.
+
+    One run for several pages loads the fra+eng models once: ~0.3 s of CPU a page less (measured
+    on 300-dpi pages, 1.30 against 1.65 s a page, with the very same words and boxes). ``dpi`` is
+    passed to tesseract so that it does not guess the resolution from the pixels. Only the TSV is
+    asked for: the searchable text layer is laid from these words on the kept page
     (``signing.textlayer``); tesseract's own ``pdf`` renderer cost 0.06-0.1 s a page more, to
     re-compress the working copy's pixels, which the archive does not keep."""
     with tempfile.TemporaryDirectory(prefix="dematflow-ocr-") as tmp:
-        src, base = _write_image(image, tmp), Path(tmp) / "out"
-        run([str(src), str(base), "-l", languages, "--psm", "3", *_dpi_args(dpi), "tsv"], timeout=timeout)
+        paths = [_write_image(image, tmp, f"page-{i}.tif") for i, image in enumerate(images)]
+        listing, base = Path(tmp) / "pages.txt", Path(tmp) / "out"
+        listing.write_text("".join(f"{path}\n" for path in paths), "utf-8")
+        source = paths[0] if len(paths) == 1 else listing
+        args = [str(source), str(base), "-l", languages, "--psm", "3", *_dpi_args(dpi), "tsv"]
+        run(args, timeout=timeout * len(paths))
         tsv = base.with_suffix(".tsv").read_text("utf-8", "replace")
-    return page_from_tsv(tsv, page_number=page_number)
+    return pages_from_tsv(tsv, page_numbers=page_numbers)
 
 
 def detect_orientation(
@@ -127,23 +147,30 @@ def detect_orientation(
 
 
 def page_from_tsv(tsv: str, *, page_number: int) -> PageText:
-    """Build the PageText from tesseract's TSV: words in reading order, lines joined by newlines."""
-    lines: dict[tuple[int, int, int], list[Word]] = {}
-    order: list[tuple[int, int, int]] = []
+    """Build the PageText from tesseract's TSV of one image."""
+    return pages_from_tsv(tsv, page_numbers=[page_number])[0]
+
+
+def pages_from_tsv(tsv: str, *, page_numbers: Sequence[int]) -> list[PageText]:
+    """A PageText per image of a tesseract run (its TSV numbers them from 1 in ``page_num``):
+    words in reading order, lines joined by newlines."""
+    lines: list[dict[tuple[int, int, int], list[Word]]] = [{} for _ in page_numbers]
     reader = csv.DictReader(io.StringIO(tsv), delimiter="\t", quoting=csv.QUOTE_NONE)
     for row in reader:
         text = (row.get("text") or "").strip()
         if row.get("level") != "5" or not text:
             continue
         key = (int(row["block_num"]), int(row["par_num"]), int(row["line_num"]))
-        if key not in lines:
-            lines[key] = []
-            order.append(key)
         left, top = float(row["left"]), float(row["top"])
         conf = max(0.0, min(1.0, float(row["conf"]) / 100.0))
-        lines[key].append(Word(text, left, top, left + float(row["width"]), top + float(row["height"]), conf))
-    words = tuple(w for key in order for w in lines[key])
-    text = "\n".join(" ".join(w.text for w in lines[key]) for key in order)
+        word = Word(text, left, top, left + float(row["width"]), top + float(row["height"]), conf)
+        lines[int(row["page_num"]) - 1].setdefault(key, []).append(word)
+    return [_page(number, by_line) for number, by_line in zip(page_numbers, lines, strict=True)]
+
+
+def _page(number: int, lines: dict[tuple[int, int, int], list[Word]]) -> PageText:
+    words = tuple(w for line in lines.values() for w in line)  # dicts keep the order lines came in
+    text = "\n".join(" ".join(w.text for w in line) for line in lines.values())
     mean = sum(w.conf for w in words) / len(words) if words else 0.0
-    log.debug("ocr page %d: %d words, mean conf %.2f", page_number, len(words), mean)
-    return PageText(page_number, text, words, Source.OCR, mean)
+    log.debug("ocr page %d: %d words, mean conf %.2f", number, len(words), mean)
+    return PageText(number, text, words, Source.OCR, mean)

@@ -338,3 +338,15 @@ def test_150_dpi_page_is_upscaled_and_read() -> None:
     capture = capture_images(_png(small, dpi=150), ocr=OcrOptions(jobs=1))
     assert "scale(150->300dpi)" in capture.preparation[1]
     assert "FA-2026-0042" in capture.text and "2 400,00" in capture.text
+
+
+def test_one_tesseract_run_for_several_pages_reads_each_as_alone() -> None:
+    # Pages read by one run (the models load once) give the same words and boxes as one run each.
+    first, second = (np.asarray(_top_half(angle=a).convert("L")) for a in (1.0, -1.0))
+    together = tesseract.ocr_pages([first, second], page_numbers=[3, 4], dpi=300)
+    alone = [
+        tesseract.ocr_page(first, page_number=3, dpi=300),
+        tesseract.ocr_page(second, page_number=4, dpi=300),
+    ]
+    assert together == alone and [p.number for p in together] == [3, 4]
+    assert "FA-2026-0042" in together[1].text
