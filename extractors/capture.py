@@ -43,7 +43,8 @@ class OcrOptions:
     """How scanned pages are read.
 
     ``jobs`` is the number of processes the pages of one document are spread over (one tesseract
-    thread each). Use ``jobs=1`` (in-process) inside dramatiq workers, which already run one process
+    thread each), in runs of at least MIN_RUN_PAGES consecutive pages, each run read by one
+    tesseract process. Use ``jobs=1`` (in-process) inside dramatiq workers, which already run one process
     per core; the default, the core count, suits the CLI and embedded use. The pool is created on
     first use and reused by the process; its workers start from a forkserver, so a script using
     ``jobs > 1`` must guard its entry point (``if __name__ == "__main__":``)."""
