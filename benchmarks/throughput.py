@@ -65,41 +65,37 @@ def as_tiff(pages: list[bytes]) -> bytes:
 
 
 def raw_tesseract(pages: list[bytes], work: Path, *, workers: int) -> float:
-    """Seconds for the bare tool over all pages, ``workers`` processes at a time (one thread each),
-    through the project's one tesseract wrapper (which sets OMP_THREAD_LIMIT=1 per call)."""
+    """Seconds for the bare tool once a page, ``workers`` processes at a time (one thread each)."""
     paths = []
     for i, data in enumerate(pages):
-        path = work / f"raw-{i}.png"
-        path.write_bytes(data)
-        paths.append(path)
-
-    def one(path: Path) -> None:
-        tesseract.run([str(path), "stdout", "-l", "fra+eng", "--psm", "3", "tsv"], timeout=600)
-
-    start = time.perf_counter()
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        list(pool.map(one, paths))
-    return time.perf_counter() - start
+        paths.append(work / f"raw-{i}.png")
+        paths[-1].write_bytes(data)
+    return _tesseract_runs(paths, workers=workers)
 
 
 def raw_tesseract_per_document(documents: list[list[bytes]], work: Path, *, workers: int) -> float:
-    """Seconds for the bare tool run once per document (a list of its page images, so the models
+    """Seconds for the bare tool run once a document (a list of its page images, so the models
     load once a document, as `process` does), ``workers`` documents at a time: the stronger baseline."""
     listings = []
     for d, pages in enumerate(documents):
-        paths = []
-        for i, data in enumerate(pages):
-            paths.append(work / f"doc-{d}-{i}.png")
-            paths[-1].write_bytes(data)
+        paths = [work / f"doc-{d}-{i}.png" for i in range(len(pages))]
+        for path, data in zip(paths, pages, strict=True):
+            path.write_bytes(data)
         listings.append(work / f"doc-{d}.txt")
         listings[-1].write_text("".join(f"{p}\n" for p in paths))
+    return _tesseract_runs(listings, workers=workers)
 
-    def one(listing: Path) -> None:
-        tesseract.run([str(listing), "stdout", "-l", "fra+eng", "--psm", "3", "tsv"], timeout=600)
+
+def _tesseract_runs(sources: list[Path], *, workers: int) -> float:
+    """Seconds for one tesseract run per source (an image, or a list of images), ``workers`` at a
+    time, through the project's one tesseract wrapper (which sets OMP_THREAD_LIMIT=1 per call)."""
+
+    def one(source: Path) -> None:
+        tesseract.run([str(source), "stdout", "-l", "fra+eng", "--psm", "3", "tsv"], timeout=600)
 
     start = time.perf_counter()
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        list(pool.map(one, listings))
+        list(pool.map(one, sources))
     return time.perf_counter() - start
 
 
