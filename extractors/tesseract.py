@@ -146,11 +146,6 @@ def detect_orientation(
     return (degrees, confidence) if degrees in (0, 90, 180, 270) else (0, 0.0)
 
 
-def page_from_tsv(tsv: str, *, page_number: int) -> PageText:
-    """Build the PageText from tesseract's TSV of one image."""
-    return pages_from_tsv(tsv, page_numbers=[page_number])[0]
-
-
 def pages_from_tsv(tsv: str, *, page_numbers: Sequence[int]) -> list[PageText]:
     """A PageText per image of a tesseract run (its TSV numbers them from 1 in ``page_num``):
     words in reading order, lines joined by newlines."""
