@@ -14,6 +14,7 @@ from storage.base import StoredObject
 from validators.report import Finding
 
 STAGES = ("ingest", "classify", "extract", "validate", "seal", "archive")
+BUYER_TENANT = "org"  # the buyer organisation: documents from the hot folder and the CLI belong to it
 
 
 class Status(StrEnum):
@@ -44,6 +45,10 @@ class Document:
     status: Status = Status.RECEIVED
     stage: str = "ingest"  # last stage completed
     reason: str | None = None
+    reason_code: str | None = None  # the lifecycle reason (IRR_*, REJ_*, DOUBLON...) behind ``reason``
+    tenant: str = BUYER_TENANT  # who the document belongs to: a supplier's tenant, or the buyer's
+    owner: str | None = None  # the account that deposited it (None: the CLI or the hot folder)
+    meta: dict[str, str] = field(default_factory=dict)  # what the depositor said: BT-13, reference, comment
     kind: FileKind | None = None
     pages: int | None = None
     doc_type: DocType | None = None

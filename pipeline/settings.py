@@ -34,6 +34,9 @@ class Settings:
     in_flight: int = 2  # documents the embedded mode runs at once (one seals while the next is read)
     worker_processes: int = max(1, os.cpu_count() or 1)
     limits: Limits = Limits()
+    rules_dir: Path | None = None  # third-party rule files (XRechnung, CDAR); None: looked up beside the repo
+    org_name: str = "Organisation acheteuse"  # the buyer organisation dematflow receives invoices for
+    org_siren: str | None = None  # its SIREN, named in lifecycle (CDAR) messages
 
     @property
     def archive_dir(self) -> Path:
@@ -68,6 +71,9 @@ class Settings:
             worker_processes=int(_number(env, "DEMATFLOW_WORKER_PROCESSES", os.cpu_count() or 1)),
             ocr_jobs=int(_number(env, "DEMATFLOW_OCR_JOBS", os.cpu_count() or 1)),
             in_flight=int(_number(env, "DEMATFLOW_IN_FLIGHT", 2)),
+            rules_dir=_path(env, "DEMATFLOW_RULES_DIR"),
+            org_name=env.get("DEMATFLOW_ORG_NAME") or "Organisation acheteuse",
+            org_siren=env.get("DEMATFLOW_ORG_SIREN") or None,
             limits=Limits(
                 max_bytes=int(_number(env, "DEMATFLOW_MAX_BYTES", defaults.max_bytes)),
                 max_pages=int(_number(env, "DEMATFLOW_MAX_PAGES", defaults.max_pages)),
