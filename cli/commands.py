@@ -179,7 +179,9 @@ def validate(
     """Validate an e-invoice (Factur-X/ZUGFeRD PDF, CII or UBL XML). Exit 0 valid, 1 invalid,
     2 not readable as an invoice."""
     try:
-        answer = validate_document(file.read_bytes(), french_rules=french_rules).to_json()
+        rules_dir = settings_of(ctx).rules_dir  # None: shared/rules beside the repository, if there
+        report = validate_document(file.read_bytes(), french_rules=french_rules, rules_dir=rules_dir)
+        answer = report.to_json()
         code = 0 if answer["valid"] else 1
     except InputError as exc:
         answer = {

@@ -32,6 +32,19 @@ _IBAN_SHAPE = re.compile(r"[A-Z]{2}\d{2}[A-Z0-9]{10,30}")
 
 
 @dataclass(frozen=True)
+class InvoiceLine:
+    """The amounts of one top-level invoice line (BG-25), as written in the XML."""
+
+    line_id: str | None  # BT-126
+    quantity: str | None  # BT-129
+    net_price: str | None  # BT-146
+    base_quantity: str | None  # BT-149 (absent: 1)
+    allowances: tuple[str, ...]  # BT-136 of each line allowance (BG-27)
+    charges: tuple[str, ...]  # BT-141 of each line charge (BG-28)
+    net_amount: str | None  # BT-131
+
+
+@dataclass(frozen=True)
 class EInvoice:
     """What an invoice XML says, in EN 16931 terms."""
 
@@ -41,6 +54,7 @@ class EInvoice:
     guideline_id: str | None  # BT-24
     fields: FieldSet
     line_net_amounts: tuple[str, ...] = ()  # BT-131 of each top-level line
+    lines: tuple[InvoiceLine, ...] = ()  # top-level lines (CII D16B and UBL; not ZUGFeRD 1)
 
 
 def sniff_syntax(data: bytes) -> str | None:
@@ -75,10 +89,12 @@ def invoice_from_tree(root: etree._Element) -> EInvoice:
     guideline = _text(root, paths.guideline)
     flavor, profile = flavor_and_profile(guideline, syntax=syntax, zf1=is_zugferd1(root))
     values = _fields(root, paths, ubl=syntax == "UBL")
-    lines = tuple(a for a in (_line_amount(line, paths) for line in _all(root, paths.lines)) if a)
+    line_elements = [line for line in _all(root, paths.lines) if _top_level(line, paths)]
+    amounts = tuple(a for a in (_text(line, paths.line_amount) for line in line_elements) if a)
+    details = tuple(_line(el, paths) for el in line_elements) if paths.line_items else ()
     fields = FieldSet(values=values, confidence=dict.fromkeys(values, 1.0))
     log.debug("parsed %s invoice: flavor=%s profile=%s terms=%s", syntax, flavor, profile, sorted(values))
-    return EInvoice(syntax, flavor, profile, guideline, fields, lines)
+    return EInvoice(syntax, flavor, profile, guideline, fields, amounts, details)
 
 
 def flavor_and_profile(
@@ -134,6 +150,19 @@ def _all(node: etree._Element, paths: tuple[str, ...]) -> list[etree._Element]:
 
 
 @dataclass(frozen=True)
+class _LinePaths:
+    """Where the terms of a line sit (relative to the line element)."""
+
+    line_id: str
+    quantity: tuple[str, ...]
+    net_price: str
+    base_quantity: str
+    allowance_charge: str  # BG-27/BG-28 elements
+    is_charge: str  # relative to one of them: "true" for a charge
+    amount: str  # relative to one of them
+
+
+@dataclass(frozen=True)
 class _Paths:
     """Where each business term sits in one syntax (local names, relative to the root)."""
 
@@ -143,9 +172,39 @@ class _Paths:
     line_amount: str
     line_parent: str = ""
     line_status: str = ""
+    line_items: _LinePaths | None = None  # None: line details are not read (ZUGFeRD 1)
 
 
-def _cii_like(doc: str, ctx: str, tx: str, agr: str, stl: str, sums: str, line_sum: str) -> _Paths:
+_CII_LINE = _LinePaths(
+    line_id="AssociatedDocumentLineDocument/LineID",
+    quantity=("SpecifiedLineTradeDelivery/BilledQuantity",),
+    net_price="SpecifiedLineTradeAgreement/NetPriceProductTradePrice/ChargeAmount",
+    base_quantity="SpecifiedLineTradeAgreement/NetPriceProductTradePrice/BasisQuantity",
+    allowance_charge="SpecifiedLineTradeSettlement/SpecifiedTradeAllowanceCharge",
+    is_charge="ChargeIndicator/Indicator",
+    amount="ActualAmount",
+)
+_UBL_LINE = _LinePaths(
+    line_id="ID",
+    quantity=("InvoicedQuantity", "CreditedQuantity"),
+    net_price="Price/PriceAmount",
+    base_quantity="Price/BaseQuantity",
+    allowance_charge="AllowanceCharge",  # the line's own; Price/AllowanceCharge is the price discount
+    is_charge="ChargeIndicator",
+    amount="Amount",
+)
+
+
+def _cii_like(
+    doc: str,
+    ctx: str,
+    tx: str,
+    agr: str,
+    stl: str,
+    sums: str,
+    line_sum: str,
+    line_items: _LinePaths | None = None,
+) -> _Paths:
     seller, buyer = f"{tx}/{agr}/SellerTradeParty", f"{tx}/{agr}/BuyerTradeParty"
     total = f"{tx}/{stl}/{sums}"
     return _Paths(
@@ -177,6 +236,7 @@ def _cii_like(doc: str, ctx: str, tx: str, agr: str, stl: str, sums: str, line_s
         line_amount=line_sum,
         line_parent="AssociatedDocumentLineDocument/ParentLineID",
         line_status="AssociatedDocumentLineDocument/LineStatusReasonCode",
+        line_items=line_items,
     )
 
 
@@ -188,6 +248,7 @@ _CII = _cii_like(
     "ApplicableHeaderTradeSettlement",
     "SpecifiedTradeSettlementHeaderMonetarySummation",
     "SpecifiedLineTradeSettlement/SpecifiedTradeSettlementLineMonetarySummation/LineTotalAmount",
+    _CII_LINE,
 )
 _ZF1 = _cii_like(
     "HeaderExchangedDocument",
@@ -227,6 +288,7 @@ _UBL = _Paths(
     },
     lines=("InvoiceLine", "CreditNoteLine"),
     line_amount="LineExtensionAmount",
+    line_items=_UBL_LINE,
 )
 
 
@@ -299,10 +361,28 @@ def _amount_in_currency(elements: list[etree._Element], currency: str | None) ->
     return texts[0][1] if texts else None
 
 
-def _line_amount(line: etree._Element, paths: _Paths) -> str | None:
-    """BT-131 of a top-level line; EXTENDED sub-lines and information lines are not summed."""
+def _top_level(line: etree._Element, paths: _Paths) -> bool:
+    """False for EXTENDED sub-lines and information lines: they are not summed."""
     if paths.line_parent and _text(line, paths.line_parent):
-        return None
-    if paths.line_status and (_text(line, paths.line_status) or "").upper() == "INFORMATION":
-        return None
-    return _text(line, paths.line_amount)
+        return False
+    return not (paths.line_status and (_text(line, paths.line_status) or "").upper() == "INFORMATION")
+
+
+def _line(line: etree._Element, paths: _Paths) -> InvoiceLine:
+    p = paths.line_items
+    assert p is not None
+    allowances: list[str] = []
+    charges: list[str] = []
+    for ac in _xp(p.allowance_charge)(line):
+        amount = _text(ac, p.amount)
+        if amount:
+            (charges if (_text(ac, p.is_charge) or "").lower() == "true" else allowances).append(amount)
+    return InvoiceLine(
+        line_id=_text(line, p.line_id),
+        quantity=next((q for q in (_text(line, path) for path in p.quantity) if q), None),
+        net_price=_text(line, p.net_price),
+        base_quantity=_text(line, p.base_quantity),
+        allowances=tuple(allowances),
+        charges=tuple(charges),
+        net_amount=_text(line, paths.line_amount),
+    )

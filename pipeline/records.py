@@ -59,6 +59,7 @@ class Document:
     checked: tuple[str, ...] = ()
     not_checked: tuple[str, ...] = ()
     einvoice: dict[str, str | None] = field(default_factory=dict)  # syntax, flavor, profile
+    rule_files: dict[str, str] = field(default_factory=dict)  # sha256 of each XSD/XSLT the verdict used
     review: tuple[str, ...] = ()  # fields or rules a person must look at
     objects: dict[str, StoredObject] = field(default_factory=dict)  # role -> object
 

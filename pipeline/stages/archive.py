@@ -8,7 +8,11 @@ from typing import Any
 from pipeline.context import Context
 from pipeline.records import Document, Event, StageResult, Status
 from pipeline.stages.extract import INVOICES
-from validators.report import BLOCKING
+from pipeline.stages.validate import SUSPECT
+from validators import business
+from validators.report import BLOCKING, Severity
+
+REVIEWED = business.RULES | {SUSPECT}  # checks beyond the standard: their warnings go to review
 
 
 def archive(ctx: Context, doc: Document) -> StageResult:
@@ -31,6 +35,7 @@ def archive(ctx: Context, doc: Document) -> StageResult:
         "checked": list(doc.checked),
         "not_checked": list(doc.not_checked),
         "findings": [f.to_json() for f in doc.findings],
+        "rule_files": doc.rule_files,  # sha256 of every XSD/XSLT (and code list) the verdict rests on
     }
     stored = {
         "data": ctx.store.put(f"data/{doc.id}.json", _json(data)),
@@ -53,15 +58,20 @@ def archive(ctx: Context, doc: Document) -> StageResult:
 
 
 def verdict(doc: Document) -> tuple[Status, str | None]:
-    """Archived, needs_review or rejected, with a reason a person understands."""
+    """Archived, needs_review or rejected, with a reason a person understands. An e-invoice is rejected
+    for non-conformance only; warnings of the checks beyond the standard send it to the buyer's review
+    (a schematron's or the PDF checks' own warnings, "should" rules of the standard, are only reported)."""
     blocking = sorted({f.rule for f in doc.findings if f.severity in BLOCKING})
+    warnings = sorted({f.rule for f in doc.findings if f.severity is Severity.WARNING and f.rule in REVIEWED})
     if doc.einvoice:
         if blocking:
             return Status.REJECTED, f"the e-invoice does not conform: {', '.join(blocking)}"
         if doc.not_checked:
             return Status.NEEDS_REVIEW, f"not validated: {', '.join(doc.not_checked)} could not run"
+        if warnings:
+            return Status.NEEDS_REVIEW, f"conforms, but check: {', '.join(warnings)}"
         return Status.ARCHIVED, None
-    doubts = [*doc.review, *blocking] if doc.doc_type in INVOICES else blocking
+    doubts = [*doc.review, *blocking, *warnings] if doc.doc_type in INVOICES else blocking
     if doubts:
         return Status.NEEDS_REVIEW, f"check: {', '.join(doubts)}"
     return Status.ARCHIVED, None

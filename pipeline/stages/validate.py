@@ -1,9 +1,10 @@
 """Validate: e-invoices through the XML chain, captured invoices through identifier and sum checks,
-and every invoice against the catalogue for duplicates."""
+and every invoice against the catalogue for duplicates (the platform's DOUBLON rule)."""
 
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
 from extractors.pdfinspect import inspect_pdf
 from extractors.sniff import FileKind
@@ -15,13 +16,17 @@ from validators.chain import validate_document, validate_fields, validate_xml
 from validators.pdfchecks import check_active_content
 from validators.report import Finding, Report, Severity
 
+DOUBLON = "DOUBLON"  # the platform's uniqueness rule: same BT-1, seller and year of BT-2 (an error)
+SUSPECT = "DUPLICATE-SUSPECT"  # same seller, total and date, for captured invoices (a warning)
+
 
 def validate(ctx: Context, doc: Document) -> StageResult:
     xml = invoice_xml(ctx, doc)
+    rules_dir = ctx.settings.rules_dir
     if xml is not None and doc.kind is FileKind.PDF:  # Factur-X: the PDF's own checks too
-        report = validate_document(ctx.store.get(doc.objects["original"].key))
+        report = validate_document(ctx.store.get(doc.objects["original"].key), rules_dir=rules_dir)
     elif xml is not None:
-        report = validate_xml(xml)
+        report = validate_xml(xml, rules_dir=rules_dir)
     elif doc.doc_type in INVOICES:
         report = validate_fields(doc.fields)
     else:
@@ -33,7 +38,8 @@ def validate(ctx: Context, doc: Document) -> StageResult:
             checked=(*report.checked, "pdf-active-content"),
             findings=(*report.findings, *check_active_content(inspect_pdf(original))),
         )
-    report = with_duplicates(ctx, doc, report)
+    report, duplicates = with_duplicates(ctx, doc, report, einvoice=xml is not None)
+    rule_files: dict[str, str] = report.extra.get("rules", {})
     event = Event(
         "validate",
         "validated",
@@ -44,29 +50,52 @@ def validate(ctx: Context, doc: Document) -> StageResult:
             "checked": list(report.checked),
             "not_checked": list(report.not_checked),
             "rules": sorted({f.rule for f in report.findings}),
+            "rule_files": rule_files,
+            "duplicates": duplicates,
         },
     )
     updated = doc.evolve(
         findings=report.findings,
         checked=report.checked,
         not_checked=report.not_checked,
+        rule_files=rule_files,
         stage="validate",
     )
     return StageResult(updated, event)
 
 
-def with_duplicates(ctx: Context, doc: Document, report: Report) -> Report:
-    """Add a DUPLICATE finding per earlier invoice with the same seller, number (or total) and date."""
+def with_duplicates(
+    ctx: Context, doc: Document, report: Report, *, einvoice: bool
+) -> tuple[Report, list[dict[str, Any]]]:
+    """Add DOUBLON (an error) when an earlier invoice has the same number, seller and year, and for
+    captured invoices DUPLICATE-SUSPECT (a warning) for the same seller, total and date. The other
+    document is named only in the journal (returned), never in a finding a supplier reads."""
     if ctx.index is None or doc.doc_type not in INVOICES:
-        return report
-    found = tuple(
-        Finding(
-            "DUPLICATE",
-            Severity.ERROR,
-            f"{d.criterion} as document {d.document_id} received {d.received_at[:10]}",
-        )
+        return report, []
+    found = [
+        d
         for d in ctx.index.earlier_duplicates(doc)
+        if d.rule == DOUBLON or (d.rule == SUSPECT and not einvoice)
+    ]
+    rules = {d.rule for d in found}
+    findings = tuple(_finding(rule, doc) for rule in ([DOUBLON] if DOUBLON in rules else sorted(rules)))
+    journal = [{"document_id": d.document_id, "rule": d.rule, "criterion": d.criterion} for d in found]
+    report = dataclasses.replace(
+        report, checked=(*report.checked, "duplicates"), findings=report.findings + findings
     )
-    return dataclasses.replace(
-        report, checked=(*report.checked, "duplicates"), findings=report.findings + found
+    return report, journal
+
+
+def _finding(rule: str, doc: Document) -> Finding:
+    fields = doc.fields
+    if rule == DOUBLON:
+        message = (
+            f"Facture en double : le numéro de facture (BT-1) {fields.get('BT-1')} a déjà été reçu "
+            f"de ce vendeur pour l'année {fields.get('BT-2', '')[:4]}"
+        )
+        return Finding(DOUBLON, Severity.ERROR, message, "BT-1")
+    message = (
+        f"Doublon possible : une facture du même vendeur, du même montant TTC (BT-112) "
+        f"{fields.get('BT-112')} et de la même date (BT-2) {fields.get('BT-2')} a déjà été reçue"
     )
+    return Finding(rule, Severity.WARNING, message, "BT-112")
