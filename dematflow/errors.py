@@ -29,16 +29,20 @@ class InputError(DematflowError):
     quarantine = True
     exit_code = 2
     http_status = 422
+    irr_reason = "IRR_SYNTAX"  # the lifecycle reason of its 501 Irrecevable (BR-FR-CDV-CL-09)
 
 
 class EmptyInput(InputError):
     """The file has no bytes."""
+
+    irr_reason = "IRR_VIDE_F"
 
 
 class UnsupportedInput(InputError):
     """The content is of a type dematflow does not accept."""
 
     http_status = 415
+    irr_reason = "IRR_TYPE_F"
 
 
 class CorruptInput(InputError):
@@ -53,10 +57,20 @@ class OversizedInput(InputError):
     """The file exceeds a configured limit (bytes, pages or pixels)."""
 
     http_status = 413
+    irr_reason = "IRR_TAILLE_F"
 
 
 class HostileInput(InputError):
     """The content tries something dangerous (entity expansion, external references)."""
+
+
+class InvalidStatusMessage(InputError):
+    """A lifecycle message (CDAR) that cannot be read or fails its XSD or BR-FR-CDV rules; ``details``
+    lists the findings as "RULE: message"."""
+
+    def __init__(self, message: str, details: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.details = details
 
 
 # --- the environment is wrong or down ------------------------------------------------------------------
@@ -110,3 +124,45 @@ class ConfigError(DematflowError):
 
     exit_code = 6
     http_status = 500
+
+
+# --- a request the doors refuse (HTTP API, CLI arguments) --------------------------------------------
+
+
+class InvalidRequest(DematflowError):
+    """A request that cannot be carried out as asked (a malformed value, a name already taken)."""
+
+    exit_code = 7
+    http_status = 422
+
+
+class Unauthorised(DematflowError):
+    """No valid credentials: a missing, expired or revoked token, or a wrong password."""
+
+    exit_code = 7
+    http_status = 401
+
+
+class Forbidden(DematflowError):
+    """Valid credentials, but this role may not do this (an auditor writing, a supplier deciding)."""
+
+    exit_code = 7
+    http_status = 403
+
+
+class StatusRefused(InvalidRequest):
+    """A lifecycle status that cannot be recorded as asked: unknown code, a reason not allowed for it,
+    a mandatory reason or amount missing, or a side setting a status that is not its own."""
+
+
+class InvalidTransition(InvalidRequest):
+    """The document's current lifecycle status does not allow this one (after 210, 212, 213, 501)."""
+
+    http_status = 409
+
+
+class TooLarge(DematflowError):
+    """A request body over the size limit, refused while it is read: nothing is kept."""
+
+    exit_code = 2
+    http_status = 413

@@ -7,13 +7,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, Engine, exc, func, select
+from sqlalchemy import Connection, Engine, exc, func, select, tuple_
 
 from dematflow.errors import NotFound, StorageUnavailable
 from extractors.identifiers import compact, vat_siren
 from pipeline import journal
 from pipeline.db import documents, make_engine, objects
-from pipeline.records import Document, Event, StageResult, Status, utcnow
+from pipeline.records import BUYER_TENANT, Document, Event, StageResult, Status, utcnow
 from storage.base import StoredObject
 
 
@@ -25,10 +25,27 @@ class ObjectRow:
 
 
 @dataclass(frozen=True)
+class Query:
+    """What a listing is narrowed to; ``after`` is the (received_at, id) of the last one seen."""
+
+    tenant: str | None = None
+    status: Status | None = None
+    doc_type: str | None = None
+    owner: str | None = None
+    received_from: str | None = None
+    received_to: str | None = None
+    after: tuple[str, str] | None = None
+
+
+@dataclass(frozen=True)
 class Duplicate:
+    """An earlier document the platform's uniqueness rule (DOUBLON: same BT-1, seller and year of
+    BT-2) or the same-seller-total-date heuristic (DUPLICATE-SUSPECT) matches."""
+
     document_id: str
     received_at: str
     criterion: str
+    rule: str = "DOUBLON"  # "DOUBLON" | "DUPLICATE-SUSPECT"
 
 
 def seller_key(fields: dict[str, str]) -> str | None:
@@ -65,7 +82,7 @@ class Catalogue:
                 journal.append(conn, result.event)
             return doc
         except exc.IntegrityError:
-            first = self.find_by_sha256(doc.sha256)
+            first = self.find_by_sha256(doc.sha256, tenant=doc.tenant)
             if first is None:
                 raise
             return first
@@ -110,30 +127,59 @@ class Catalogue:
             raise NotFound(f"no document {document_id}")
         return Document.from_json(json.loads(row.record))
 
-    def find_by_sha256(self, sha256: str) -> Document | None:
+    def find_by_sha256(self, sha256: str, *, tenant: str = BUYER_TENANT) -> Document | None:
+        """The tenant's document with these bytes: another tenant's copy is never found."""
+        query = select(documents.c.record).where(documents.c.sha256 == sha256, documents.c.tenant == tenant)
         with self.engine.connect() as conn:
-            row = conn.execute(select(documents.c.record).where(documents.c.sha256 == sha256)).first()
+            row = conn.execute(query).first()
         return Document.from_json(json.loads(row.record)) if row else None
 
-    def list(self, *, status: Status | None = None, limit: int = 100, offset: int = 0) -> list[Document]:
-        query = select(documents.c.record).order_by(documents.c.received_at, documents.c.id)
+    def list(
+        self,
+        *,
+        status: Status | None = None,
+        limit: int = 100,
+        offset: int = 0,
+        query: Query | None = None,
+    ) -> list[Document]:
+        """Documents in the order received; ``query`` filters and pages by cursor (after an id)."""
+        q = query or Query()
+        stmt = select(documents.c.record).order_by(documents.c.received_at, documents.c.id)
         if status is not None:
-            query = query.where(documents.c.status == status.value)
+            stmt = stmt.where(documents.c.status == status.value)
+        for column, value in (
+            (documents.c.tenant, q.tenant),
+            (documents.c.status, q.status.value if q.status else None),
+            (documents.c.doc_type, q.doc_type),
+            (documents.c.owner, q.owner),
+        ):
+            if value is not None:
+                stmt = stmt.where(column == value)
+        if q.received_from:
+            stmt = stmt.where(documents.c.received_at >= q.received_from)
+        if q.received_to:
+            stmt = stmt.where(documents.c.received_at < q.received_to)
+        if q.after is not None:
+            stmt = stmt.where(tuple_(documents.c.received_at, documents.c.id) > tuple_(*q.after))
         with self.engine.connect() as conn:
-            rows = conn.execute(query.limit(limit).offset(offset)).all()
+            rows = conn.execute(stmt.limit(limit).offset(offset)).all()
         return [Document.from_json(json.loads(r.record)) for r in rows]
 
     def earlier_duplicates(self, doc: Document) -> tuple[Duplicate, ...]:
-        """Invoices received before ``doc`` from the same seller on the same date with the same
-        number (BT-1), or failing that the same total (BT-112); quarantined ones do not count."""
-        seller, date = seller_key(doc.fields), doc.fields.get("BT-2")
-        if seller is None or date is None:
+        """Documents of the same tenant received before ``doc`` from the same seller with the same
+        invoice number (BT-1) in the same year of BT-2 (DOUBLON), or else on the same date with the
+        same total (BT-112, DUPLICATE-SUSPECT); quarantined ones do not count."""
+        seller, date = seller_key(doc.fields), doc.fields.get("BT-2") or ""
+        number, total, year = doc.fields.get("BT-1"), doc.fields.get("BT-112"), date[:4]
+        if seller is None or not year.isdigit():
             return ()
         query = select(
-            documents.c.id, documents.c.received_at, documents.c.invoice_number, documents.c.total
+            documents.c.id, documents.c.received_at, documents.c.invoice_number, documents.c.total,
+            documents.c.issue_date,
         ).where(
+            documents.c.tenant == doc.tenant,
             documents.c.seller_key == seller,
-            documents.c.issue_date == date,
+            documents.c.issue_date.like(f"{year}%"),
             documents.c.id != doc.id,
             documents.c.received_at <= doc.received_at,
             documents.c.status != Status.QUARANTINED.value,
@@ -142,10 +188,11 @@ class Catalogue:
             rows = conn.execute(query.order_by(documents.c.received_at)).all()
         found = []
         for r in rows:
-            if doc.fields.get("BT-1") and r.invoice_number == doc.fields["BT-1"]:
-                found.append(Duplicate(r.id, r.received_at, "same seller, invoice number and date"))
-            elif doc.fields.get("BT-112") and r.total == doc.fields["BT-112"]:
-                found.append(Duplicate(r.id, r.received_at, "same seller, total and date"))
+            if number and r.invoice_number == number:
+                found.append(Duplicate(r.id, r.received_at, "same seller, invoice number and year"))
+            elif total and r.total == total and r.issue_date == date:
+                criterion = "same seller, total and date"
+                found.append(Duplicate(r.id, r.received_at, criterion, "DUPLICATE-SUSPECT"))
         return tuple(found)
 
     def count(self) -> dict[str, int]:
@@ -172,6 +219,8 @@ class Catalogue:
         return {
             "id": doc.id,
             "sha256": doc.sha256,
+            "tenant": doc.tenant,
+            "owner": doc.owner,
             "filename": doc.filename,
             "received_at": doc.received_at,
             "updated_at": utcnow(),

@@ -27,7 +27,9 @@ documents = Table(
     "documents",
     metadata,
     Column("id", String(32), primary_key=True),
-    Column("sha256", String(64), nullable=False, unique=True),
+    Column("sha256", String(64), nullable=False),
+    Column("tenant", String(200), nullable=False, index=True),
+    Column("owner", String(32)),  # the depositing account; NULL for the CLI and the hot folder
     Column("filename", Text, nullable=False),
     Column("received_at", String(40), nullable=False),
     Column("updated_at", String(40), nullable=False),
@@ -42,6 +44,9 @@ documents = Table(
     Column("issue_date", String(10)),
     Column("total", String(40)),
     Index("ix_documents_duplicates", "seller_key", "issue_date"),
+    Index("ix_documents_listing", "tenant", "received_at", "id"),
+    # The same bytes from two tenants are two documents: a tenant never learns of another's.
+    UniqueConstraint("tenant", "sha256", name="uq_documents_tenant_sha256"),
 )
 
 objects = Table(
@@ -54,6 +59,44 @@ objects = Table(
     Column("sha256", String(64), nullable=False),
     Column("size", BigInteger, nullable=False),
     UniqueConstraint("document_id", "role"),
+)
+
+# Who may use the service: suppliers (bound to their SIRENs or VAT ids), agents, auditors, admins.
+accounts = Table(
+    "accounts",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("name", String(200), nullable=False, unique=True),
+    Column("role", String(20), nullable=False),
+    Column("tenant", String(200), nullable=False),
+    Column("identifiers", Text, nullable=False),  # JSON list of SIRENs / VAT ids
+    Column("password_hash", Text),  # argon2; NULL: signs in with a token only
+    Column("webhook_url", Text),
+    Column("created_at", String(40), nullable=False),
+    Column("revoked_at", String(40)),
+)
+
+# API tokens, stored as the SHA-256 of their secret (256 random bits: no password hashing needed).
+tokens = Table(
+    "tokens",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("account_id", String(32), nullable=False, index=True),
+    Column("hash", String(64), nullable=False, unique=True),
+    Column("created_at", String(40), nullable=False),
+    Column("expires_at", String(40), nullable=False),
+    Column("revoked_at", String(40)),
+)
+
+# An upload retried with the same Idempotency-Key answers with the document the first one created.
+idempotency = Table(
+    "idempotency",
+    metadata,
+    Column("account_id", String(32), primary_key=True),
+    Column("key", String(200), primary_key=True),
+    Column("sha256", String(64), nullable=False),
+    Column("document_id", String(32), nullable=False),
+    Column("created_at", String(40), nullable=False),
 )
 
 journal = Table(
@@ -76,6 +119,22 @@ journal_head = Table(
     Column("id", Integer, primary_key=True),
     Column("seq", BigInteger, nullable=False),
     Column("hash", String(64), nullable=False),
+)
+
+# Lifecycle statuses (cycle de vie, codes 200-213 and 501) of a document, in order; each row names
+# the archived CDAR message that carries it. Written with its journal event in one transaction.
+lifecycle = Table(
+    "lifecycle",
+    metadata,
+    Column("document_id", String(32), primary_key=True),
+    Column("seq", Integer, primary_key=True, autoincrement=False),
+    Column("code", Integer, nullable=False),
+    Column("reason", String(40)),
+    Column("message", Text),
+    Column("actor", String(200), nullable=False),
+    Column("at", String(40), nullable=False),
+    Column("key", Text, nullable=False),
+    Column("sha256", String(64), nullable=False),
 )
 
 GENESIS = "0" * 64

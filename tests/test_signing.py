@@ -26,16 +26,11 @@ from dematflow.errors import (
     EncryptedInput,
     ToolFailed,
 )
-from signing import (
-    SealCredentials,
-    ensure_dev_credentials,
-    load_credentials,
-    pdfsig,
-    seal_detached,
-    seal_pdf,
-    verify_detached,
-    wrap_images_as_pdf,
-)
+from signing import pdfsig
+from signing.cms import seal_detached, verify_detached
+from signing.credentials import SealCredentials, ensure_dev_credentials, load_credentials
+from signing.pades import seal_pdf
+from signing.wrap import wrap_images_as_pdf
 
 
 @pytest.fixture(scope="module")

@@ -14,7 +14,7 @@ from pypdf.generic import DictionaryObject, StreamObject
 
 from cli.samples import demo_invoices, invoice_pdf, scan_of
 from dematflow.errors import CorruptInput
-from signing import wrap_images_as_pdf
+from signing.wrap import wrap_images_as_pdf
 
 
 def _noise(mode: str, size: tuple[int, int] = (240, 170)) -> Image.Image:
