@@ -7,25 +7,23 @@ from __future__ import annotations
 
 import functools
 import itertools
-import json
 import logging
 import threading
-import uuid
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from dematflow.errors import DematflowError, InputError
-from pipeline import journal
+from pipeline import lifecycle
 from pipeline.context import Context, Services
-from pipeline.records import STAGES, Document, Event, StageResult, Status, utcnow
+from pipeline.intake import Receipt, anchor, receive
+from pipeline.records import STAGES, Document, Event, StageResult, Status
 from pipeline.stages.archive import archive
 from pipeline.stages.classify import classify
 from pipeline.stages.extract import extract
 from pipeline.stages.ingest import ingest
 from pipeline.stages.seal import seal
 from pipeline.stages.validate import validate
-from storage.base import sha256_hex
 
 log = logging.getLogger(__name__)
 
@@ -39,51 +37,6 @@ STAGE_FUNCTIONS: dict[str, Stage] = {
     "archive": archive,
 }
 assert tuple(STAGE_FUNCTIONS) == STAGES
-
-
-@dataclass(frozen=True)
-class Receipt:
-    document_id: str
-    duplicate_of: str | None = None  # set when the same bytes were received before
-
-
-def receive(services: Services, *, filename: str, data: bytes) -> Receipt:
-    """Keep the original bytes first, whatever they are, then open the document's record."""
-    digest = sha256_hex(data)
-    first = services.catalogue.find_by_sha256(digest)
-    if first is None:
-        obj = services.store.put(f"originals/{digest}", data)
-        doc = Document(
-            id=uuid.uuid4().hex,
-            sha256=digest,
-            filename=filename,
-            size=len(data),
-            received_at=utcnow(),
-            stage="received",
-            objects={"original": obj},
-        )
-        event = Event(
-            "ingest",
-            "received",
-            doc.id,
-            outputs={obj.key: digest},
-            detail={"filename": filename, "size": len(data)},
-        )
-        created = services.catalogue.create(StageResult(doc, event))
-        if created.id == doc.id:
-            return Receipt(doc.id)
-        first = created  # another process received the same bytes a moment earlier
-    services.catalogue.record(
-        Event(
-            "ingest",
-            "duplicate",
-            first.id,
-            inputs={filename: digest},
-            detail={"filename": filename, "first_filename": first.filename},
-        )
-    )
-    anchor(services)
-    return Receipt(first.id, duplicate_of=first.id)
 
 
 def next_stage(doc: Document) -> str | None:
@@ -104,21 +57,27 @@ def advance(services: Services, stage: str, document_id: str) -> str | None:
     if next_stage(doc) != stage:
         # A redelivered message. If its step is the one just done, the worker may have died before
         # sending the next: send it again. An older message is simply dropped.
+        if doc.status.final:
+            lifecycle.ensure_initial(services, doc)  # a crash may have come between commit and status
         return next_stage(doc) if doc.stage == stage else None
     try:
         result = STAGE_FUNCTIONS[stage](services.context, doc)
     except InputError as err:
-        result = quarantine(doc, stage, err.message)
+        result = quarantine(doc, stage, err.message, reason_code=err.irr_reason)
     if not services.catalogue.commit(result, after=doc.stage):
         return None  # another worker ran this step at the same time and committed first
     if result.document.status.final:
+        lifecycle.ensure_initial(services, result.document)  # 200, 213 or 501; none if not an invoice
         anchor(services)
     return next_stage(result.document)
 
 
-def quarantine(doc: Document, stage: str, reason: str) -> StageResult:
-    event = Event(stage, "quarantined", doc.id, inputs={"original": doc.sha256}, detail={"reason": reason})
-    return StageResult(doc.evolve(status=Status.QUARANTINED, reason=reason), event)
+def quarantine(doc: Document, stage: str, reason: str, *, reason_code: str | None = None) -> StageResult:
+    """``reason_code``: the IRR_* lifecycle reason of bad input; None for a technical failure (retries
+    exhausted), which is dematflow's fault, not the supplier's: no 501 Irrecevable is claimed."""
+    detail = {"reason": reason, "reason_code": reason_code}
+    event = Event(stage, "quarantined", doc.id, inputs={"original": doc.sha256}, detail=detail)
+    return StageResult(doc.evolve(status=Status.QUARANTINED, reason=reason, reason_code=reason_code), event)
 
 
 def give_up(services: Services, document_id: str, stage: str, error: str) -> None:
@@ -225,11 +184,3 @@ def _attempt(services: Services, stage: str, document_id: str) -> tuple[str | No
             exc_info=log.isEnabledFor(logging.DEBUG),
         )
         return None, f"unexpected {type(err).__name__}: {err}"
-
-
-def anchor(services: Services) -> None:
-    """Copy the journal's head into the write-once archive, so that rows cut from the end of the
-    journal are noticed by ``audit verify`` even though the chain itself stays consistent."""
-    seq, digest = journal.head(services.catalogue.engine)
-    body = json.dumps({"seq": seq, "hash": digest}, sort_keys=True).encode()
-    services.store.put(f"journal/anchors/{seq:012d}.json", body)

@@ -10,7 +10,7 @@ import pytest
 
 from cli.samples import Sample
 from extractors.sniff import FileKind
-from pipeline import audit, journal
+from pipeline import audit, journal, lifecycle
 from pipeline.context import Services
 from pipeline.records import Status
 from pipeline.run import process, process_all
@@ -115,10 +115,11 @@ def test_every_stage_is_journalled_with_fingerprints(services: Services, demo_se
         "validate",
         "seal",
         "archive",
+        "lifecycle",  # 200 Déposée, with its CDAR message
     ]
     outputs = {k for e in entries for k in e.body["outputs"]}
     assert {o.key for o in doc.objects.values()} <= outputs
-    assert all(e.body["tools"] or e.action in ("received", "archived") for e in entries)
+    assert all(e.body["tools"] or e.action in ("received", "archived", "status") for e in entries)
     report = json.loads(services.store.get(doc.objects["report"].key))
     assert report["status"] == doc.status.value
 
@@ -169,8 +170,12 @@ def test_bad_input_is_quarantined_with_reason_and_original(services: Services, n
     assert doc.status is Status.QUARANTINED
     assert doc.reason and words in doc.reason
     assert services.store.get(doc.objects["original"].key) == data
-    last = list(journal.entries(services.catalogue.engine, document_id=doc.id))[-1]
+    entries = list(journal.entries(services.catalogue.engine, document_id=doc.id))
+    last = [e for e in entries if e.stage != "lifecycle"][-1]
     assert last.action == "quarantined" and last.body["detail"]["reason"] == doc.reason
+    status = lifecycle.current(services.catalogue.engine, doc.id)
+    assert status is not None and status.code == 501 and doc.reason_code == status.reason
+    assert status.reason is not None and status.reason.startswith("IRR_")
 
 
 def test_encrypted_pdf_is_quarantined(services: Services, demo_set: list[Sample]) -> None:
@@ -209,9 +214,10 @@ def test_the_same_invoice_sent_twice_is_flagged_as_a_duplicate(services: Service
     first = process(services, filename="a.pdf", data=first_pdf).document
     second = process(services, filename="b.pdf", data=second_pdf).document
     assert first.status is Status.ARCHIVED and "duplicates" in first.checked
-    dup = [f for f in second.findings if f.rule == "DUPLICATE"]
+    dup = [f for f in second.findings if f.rule == "DOUBLON"]
     assert second.status is Status.REJECTED and len(dup) == 1
-    assert first.id in dup[0].message and "invoice number" in dup[0].message
+    # the message names the invoice number, never the other document (it may be another supplier's)
+    assert first.id not in dup[0].message and "BT-1" in dup[0].message
 
 
 def test_documents_in_flight_together_keep_their_order_and_one_journal_chain(
