@@ -7,13 +7,15 @@ with the account that made it.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 from sqlalchemy import exc, select
 
 from dematflow.errors import InvalidRequest, NotFound
-from pipeline.accounts import Account
+from pipeline.accounts import Account, Role
+from pipeline.catalogue import Query
 from pipeline.context import Services
 from pipeline.db import idempotency
 from pipeline.intake import Receipt, receive
@@ -85,6 +87,13 @@ def _replay(services: Services, account: Account, key: str, digest: str) -> str 
     if row.sha256 != digest:
         raise InvalidRequest("cette Idempotency-Key a déjà servi pour un autre fichier")
     return str(row.document_id)
+
+
+def listing(services: Services, account: Account, query: Query, *, limit: int) -> list[Document]:
+    """The documents this account may see, narrowed by ``query``: a supplier's own tenant only."""
+    if account.role is Role.SUPPLIER:
+        query = dataclasses.replace(query, tenant=account.tenant)
+    return services.catalogue.list(query=query, limit=limit)
 
 
 def visible(services: Services, account: Account, document_id: str) -> Document:

@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from pipeline import retention
 from pipeline.context import Context
 from pipeline.records import Document, Event, StageResult, Status
 from pipeline.stages.extract import INVOICES
 from pipeline.stages.validate import SUSPECT
+from storage import keys
 from validators import business
 from validators.report import BLOCKING, Severity
 
@@ -38,8 +40,8 @@ def archive(ctx: Context, doc: Document) -> StageResult:
         "rule_files": doc.rule_files,  # sha256 of every XSD/XSLT (and code list) the verdict rests on
     }
     stored = {
-        "data": ctx.store.put(f"data/{doc.id}.json", _json(data)),
-        "report": ctx.store.put(f"reports/{doc.id}.json", _json(report)),
+        "data": retention.keep(ctx, doc, keys.data(doc.id), _json(data)),
+        "report": retention.keep(ctx, doc, keys.report(doc.id), _json(report)),
     }
     for role, obj in stored.items():
         doc = doc.with_object(role, obj)
@@ -71,7 +73,9 @@ def verdict(doc: Document) -> tuple[Status, str | None]:
         if warnings:
             return Status.NEEDS_REVIEW, f"conforms, but check: {', '.join(warnings)}"
         return Status.ARCHIVED, None
-    doubts = [*doc.review, *blocking, *warnings] if doc.doc_type in INVOICES else blocking
+    if doc.doc_type in INVOICES and blocking:  # a duplicate, active content: as the lifecycle says (213)
+        return Status.REJECTED, f"the invoice cannot be accepted: {', '.join(blocking)}"
+    doubts = [*doc.review, *warnings] if doc.doc_type in INVOICES else blocking
     if doubts:
         return Status.NEEDS_REVIEW, f"check: {', '.join(doubts)}"
     return Status.ARCHIVED, None
