@@ -4,7 +4,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+extras=",${1:-},"
 packages=(tesseract-ocr tesseract-ocr-fra tesseract-ocr-eng poppler-utils)
+command -v npm >/dev/null || packages+=(npm)
+# The portal's browser tests: Debian's chromium (playwright cannot download a browser here) and a font.
+[[ $extras == *,test,* ]] && packages+=(chromium fonts-dejavu-core)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -22,4 +26,17 @@ python=$(command -v python3.11 || command -v python3)
 target="."
 [ -n "${1:-}" ] && target=".[$1]"
 .venv/bin/python -m pip install -q -e "$target"
+
+# The portal's web assets (htmx; axe-core too for the tests) from the npm registry, served by the app
+# itself: installed again only when the lock file or the set of dependencies changes.
+assets=api/static
+omit=(--omit=dev)
+[[ $extras == *,test,* ]] && omit=()
+want="$(sha256sum "$assets/package-lock.json" | cut -d' ' -f1) ${omit[*]:-with-dev}"
+stamp="$assets/node_modules/.dematflow-installed"
+if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+    echo "setup: installing the portal's web assets (npm ci)" >&2
+    (cd "$assets" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error "${omit[@]}" >/dev/null)
+    echo "$want" >"$stamp"
+fi
 echo "setup: ready ($(.venv/bin/dematflow --help >/dev/null && echo .venv/bin/dematflow))" >&2
