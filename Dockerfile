@@ -1,4 +1,5 @@
-# dematflow worker image: the pipeline with its OCR tools (tesseract fra+eng, poppler).
+# dematflow image: the pipeline with its OCR tools (tesseract fra+eng, poppler) for the workers, and the
+# HTTP API with the portal's web assets (htmx, installed from the npm registry at build time).
 FROM python:3.11-slim-bookworm
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -12,6 +13,7 @@ RUN apt-get update \
         tesseract-ocr-fra \
         tesseract-ocr-eng \
         poppler-utils \
+        npm \
     && rm -rf /var/lib/apt/lists/*
 
 # An unprivileged user owns the data directory; a named volume mounted there inherits the ownership.
@@ -21,7 +23,8 @@ RUN useradd --system --create-home --uid 10001 dematflow \
 
 WORKDIR /app
 COPY . /app
-RUN pip install . && tesseract --list-langs && pdfsig -v
+RUN cd api/static && npm ci --omit=dev --ignore-scripts --no-audit --no-fund \
+    && cd /app && pip install . && tesseract --list-langs && pdfsig -v
 
 USER dematflow
 ENV DEMATFLOW_DATA_DIR=/data
