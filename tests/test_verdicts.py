@@ -242,3 +242,17 @@ def test_another_year_is_not_a_doublon(services: Services) -> None:
     process(services, filename="a.pdf", data=facturx_pdf(inv))
     second = process(services, filename="b.pdf", data=facturx_pdf(next_year)).document
     assert "DOUBLON" not in {f.rule for f in second.findings} and second.status is Status.ARCHIVED
+
+
+def test_a_rejected_invoice_corrected_and_deposited_again_is_not_a_doublon(services: Services) -> None:
+    # Given an e-invoice rejected as a duplicate (213: never accepted)...
+    inv = demo_invoices()[0]
+    process(services, filename="a.pdf", data=facturx_pdf(inv))
+    again = dataclasses.replace(inv, issue_date=inv.issue_date.replace(day=inv.issue_date.day + 1))
+    rejected = process(services, filename="b.pdf", data=facturx_pdf(again)).document
+    assert rejected.status is Status.REJECTED
+    # When a third copy comes, its only earlier match is the accepted first one, never the rejected one
+    third = dataclasses.replace(inv, issue_date=inv.issue_date.replace(day=inv.issue_date.day + 2))
+    doc = process(services, filename="c.pdf", data=facturx_pdf(third)).document
+    event = [e for e in journal.entries(services.catalogue.engine, document_id=doc.id) if e.stage == "validate"]
+    assert rejected.id not in [d["document_id"] for d in event[-1].body["detail"]["duplicates"]]
