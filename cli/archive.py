@@ -1,19 +1,24 @@
-"""Archive and audit commands: list, show and get documents; verify and read the journal."""
+"""Archive and audit commands: list, show and get documents; holds, retention and deletion; migration
+to S3; verify and read the journal."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 
 import typer
 from rich.progress import Progress
 from rich.table import Table
 
-from cli.app import archive_app, audit_app, door, emit, err, out, services_of
+from cli.app import archive_app, audit_app, door, emit, err, out, services_of, settings_of
 from cli.render import documents_table
-from dematflow.errors import NotFound
-from pipeline import journal
+from dematflow.errors import ConfigError, InvalidRequest, NotFound
+from pipeline import disposal, journal
 from pipeline.audit import Verification, verify
+from pipeline.context import open_services, open_store
+from pipeline.migrate import migrate
 from pipeline.records import Status
 
 
@@ -73,6 +78,112 @@ def get(
         )
     out_file.write_bytes(services.store.get(doc.objects[role].key))
     err.print(f"wrote {role} of {document_id} to {out_file} (sha256 {doc.objects[role].sha256})")
+
+
+@archive_app.command()
+@door
+def hold(
+    ctx: typer.Context,
+    document_id: str,
+    by: str = typer.Option(..., "--by", help="The admin account setting the hold."),
+    reason: str = typer.Option(..., "--reason", help="Why (a litigation, an audit): journalled."),
+) -> None:
+    """Set a legal hold on every object of a document: no deletion until it is released."""
+    objs = disposal.set_hold(services_of(ctx), document_id, on=True, by=by, reason=reason)
+    err.print(f"legal hold set on {len(objs)} object(s) of {document_id} by {by}")
+
+
+@archive_app.command()
+@door
+def release(
+    ctx: typer.Context,
+    document_id: str,
+    by: str = typer.Option(..., "--by", help="The admin account lifting the hold."),
+    reason: str = typer.Option(..., "--reason", help="Why: journalled."),
+) -> None:
+    """Lift the legal hold of a document (its retention dates still apply)."""
+    objs = disposal.set_hold(services_of(ctx), document_id, on=False, by=by, reason=reason)
+    err.print(f"legal hold lifted on {len(objs)} object(s) of {document_id} by {by}")
+
+
+@archive_app.command()
+@door
+def expiring(
+    ctx: typer.Context,
+    before: str = typer.Option(None, "--before", help="A date (YYYY-MM-DD); default: today."),
+    as_json: bool = typer.Option(False, "--json", help="One JSON object per document."),
+) -> None:
+    """Documents whose retention ends before a date: candidates for a deletion request."""
+    try:
+        limit = datetime.fromisoformat(before).replace(tzinfo=UTC) if before else datetime.now(UTC)
+    except ValueError as exc:
+        raise InvalidRequest(f"--before {before!r} is not a date such as 2036-12-31") from exc
+    found = list(disposal.expiring(services_of(ctx), limit))
+    if as_json:
+        for e in found:
+            emit(dataclasses.asdict(e))
+        return
+    table = Table(title=f"{len(found)} document(s) whose retention ends before {limit:%Y-%m-%d}")
+    for col in ("document", "class", "retained until", "file"):
+        table.add_column(col, overflow="fold")
+    for e in found:
+        table.add_row(e.document_id, e.doc_type or "-", e.retain_until, e.filename)
+    out.print(table)
+
+
+@archive_app.command("delete-request")
+@door
+def delete_request(
+    ctx: typer.Context,
+    document_id: str,
+    by: str = typer.Option(..., "--by", help="The admin account asking."),
+    reason: str = typer.Option("", "--reason"),
+) -> None:
+    """Ask for the deletion of a document whose retention is over (a second admin approves)."""
+    disposal.request_deletion(services_of(ctx), document_id, by=by, reason=reason)
+    err.print(f"deletion of {document_id} requested by {by}: another admin must run delete-approve")
+
+
+@archive_app.command("delete-approve")
+@door
+def delete_approve(
+    ctx: typer.Context,
+    document_id: str,
+    by: str = typer.Option(..., "--by", help="The admin account approving (not the one who asked)."),
+) -> None:
+    """Approve a deletion: the objects go, a tombstone (what, when, who, hash) stays in the journal."""
+    tomb = disposal.approve_deletion(services_of(ctx), document_id, by=by)
+    err.print(
+        f"deleted {len(tomb.deleted)} object(s) of {document_id} (asked by {tomb.requested_by}, "
+        f"approved by {tomb.approved_by})" + (f"; kept, shared: {', '.join(tomb.kept)}" if tomb.kept else "")
+    )
+
+
+@archive_app.command("migrate")
+@door
+def migrate_cmd(
+    ctx: typer.Context,
+    to: str = typer.Option(..., "--to", help="s3: the bucket named by DEMATFLOW_S3_*."),
+) -> None:
+    """Copy the filesystem archive into S3, checking every hash; run it again to resume."""
+    settings = settings_of(ctx)
+    if to != "s3" or settings.s3 is None:
+        raise ConfigError(
+            "archive migrate --to s3 needs DEMATFLOW_S3_ENDPOINT, _BUCKET, _ACCESS_KEY, _SECRET_KEY"
+        )
+    source = open_services(dataclasses.replace(settings, s3=None))
+    target = open_store(settings)
+    with Progress(console=err, transient=True) as progress:
+        task = progress.add_task(f"copying to {target.describe()}", total=None)
+        result = migrate(
+            source, target, progress=lambda n, total: progress.update(task, completed=n, total=total)
+        )
+    out.print(
+        f"{result.copied} object(s) copied, {result.skipped} already there, {len(result.problems)} problem(s)"
+    )
+    for problem in result.problems:
+        out.print(f"[red]{problem}[/]")
+    raise typer.Exit(0 if result.ok else 1)
 
 
 @audit_app.command("verify")

@@ -67,8 +67,25 @@ def open_services(settings: Settings, *, store: ObjectStore | None = None) -> Se
     else:
         credentials = ensure_dev_credentials(settings.keys_dir)
     catalogue = Catalogue.open(settings.database_url)
-    context = Context(settings, store or FilesystemStore(settings.archive_dir), credentials, catalogue)
+    context = Context(settings, store or open_store(settings), credentials, catalogue)
     return Services(context, catalogue)
+
+
+def open_store(settings: Settings) -> ObjectStore:
+    """The S3 archive when DEMATFLOW_S3_* name one, else the filesystem archive under the data dir."""
+    if settings.s3 is None:
+        return FilesystemStore(settings.archive_dir)
+    from storage.s3 import S3Store  # only a process that archives to S3 imports minio
+
+    s3 = settings.s3
+    return S3Store(
+        endpoint=s3.endpoint,
+        bucket=s3.bucket,
+        access_key=s3.access_key,
+        secret_key=s3.secret_key,
+        region=s3.region,
+        secure=s3.secure,
+    )
 
 
 @functools.cache

@@ -10,11 +10,12 @@ from builders.facturx import to_facturx
 from dematflow.errors import UnsupportedInput
 from extractors.results import Source
 from extractors.sniff import FileKind
+from pipeline import retention
 from pipeline.context import Services
 from pipeline.records import Document, Event, StageResult
 from pipeline.stages.extract import INVOICES
 from signing.wrap import wrap_images_as_pdf
-from storage.base import put_once
+from storage import keys
 from validators.chain import validate_document
 from validators.report import Report
 
@@ -68,7 +69,7 @@ def convert(services: Services, document_id: str) -> Document:
         return doc
     original = services.store.get(doc.objects["original"].key)
     conversion = facturx_from(doc.fields, printable_pdf(doc.kind, original))
-    obj = put_once(services.store, f"facturx/{doc.id}.pdf", lambda: conversion.pdf)
+    obj = retention.keep_once(services, doc, keys.facturx(doc.id), lambda: conversion.pdf)
     event = Event(
         "convert",
         "facturx",

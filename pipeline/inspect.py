@@ -7,6 +7,7 @@ from pipeline.context import Context
 from pipeline.records import STAGES, Document, utcnow
 from pipeline.run import STAGE_FUNCTIONS, quarantine
 from pipeline.settings import Settings
+from storage import keys
 from storage.base import sha256_hex
 from storage.memory import MemoryStore
 
@@ -14,7 +15,7 @@ from storage.memory import MemoryStore
 def read_document(settings: Settings, *, filename: str, data: bytes, until: str = "validate") -> Document:
     """Ingest, classify, extract and validate ``data`` without archiving or journalling anything."""
     ctx = Context(settings, MemoryStore())
-    original = ctx.store.put("originals/dry-run", data)
+    original = ctx.store.put(keys.original("dry-run"), data)
     doc = Document(
         id="dry-run",
         sha256=sha256_hex(data),

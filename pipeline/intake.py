@@ -11,9 +11,10 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from pipeline import journal
+from pipeline import journal, retention
 from pipeline.context import Services
 from pipeline.records import BUYER_TENANT, Document, Event, StageResult, utcnow
+from storage import keys
 from storage.base import sha256_hex
 
 
@@ -36,8 +37,11 @@ def receive(
     bytes twice from one tenant are one document; from two tenants, two (neither learns of the other)."""
     digest = sha256_hex(data)
     first = services.catalogue.find_by_sha256(digest, tenant=tenant)
+    if first is not None and first.filename == filename and not first.status.final:
+        return Receipt(first.id)  # the same file again, its document left half-way (a crashed run): resume
     if first is None:
-        obj = services.store.put(f"originals/{digest}", data)
+        # The class is not known before classify: the original gets the longest retention.
+        obj = retention.keep(services, None, keys.original(digest), data)
         doc = Document(
             id=uuid.uuid4().hex,
             sha256=digest,
@@ -79,4 +83,4 @@ def anchor(services: Services) -> None:
     journal are noticed by ``audit verify`` even though the chain itself stays consistent."""
     seq, digest = journal.head(services.catalogue.engine)
     body = json.dumps({"seq": seq, "hash": digest}, sort_keys=True).encode()
-    services.store.put(f"journal/anchors/{seq:012d}.json", body)
+    retention.keep(services, None, keys.anchor(seq), body)

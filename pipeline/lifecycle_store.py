@@ -13,12 +13,13 @@ from sqlalchemy import Connection, exc, select
 
 from builders.cdar import Party, StatusMessage, build_cdar
 from dematflow.errors import InvalidTransition, StorageUnavailable
-from pipeline import journal
+from pipeline import journal, retention
 from pipeline.catalogue import seller_key
 from pipeline.context import Services, versions
 from pipeline.db import documents, lifecycle, objects
 from pipeline.lifecycle_codes import CDAR_LABELS, LABELS, Code, Side, side_of
 from pipeline.records import Document, Event
+from storage import keys
 from storage.base import StoredObject
 from validators.report import BLOCKING, Report
 
@@ -26,7 +27,7 @@ MAX_FINDINGS = 20  # in the journal detail; the CDAR itself is archived
 
 
 def key_of(document_id: str, seq: int, code: int) -> str:
-    return f"lifecycle/{document_id}/{seq:03d}-{code}.xml"
+    return keys.lifecycle(document_id, seq, code)
 
 
 def seller_siren(doc: Document) -> str | None:
@@ -104,7 +105,7 @@ def save(
 ) -> StoredObject:
     """Archive the CDAR, then in one transaction the lifecycle row, the object row, the document's
     record (so the object is listed with the others) and the journal event."""
-    obj = services.store.put(key_of(doc.id, seq, int(status)), data)
+    obj = retention.keep(services, doc, key_of(doc.id, seq, int(status)), data)
     role = f"lifecycle-{seq:03d}"
     blocking = [f for f in report.findings if f.severity in BLOCKING]
     detail = {

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 from dematflow.errors import ConfigError
@@ -16,6 +18,51 @@ class Limits:
     max_bytes: int = 50 * 1024 * 1024
     max_pages: int = 200
     max_pixels: int = 200_000_000  # per page: an A4 page at 600 dpi is ~35 Mpx
+
+
+S3_VARIABLES = ("ENDPOINT", "BUCKET", "ACCESS_KEY", "SECRET_KEY")  # required together (DEMATFLOW_S3_*)
+
+
+@dataclass(frozen=True)
+class S3Settings:
+    """The S3 archive (Object Lock, COMPLIANCE retention); unset, the filesystem archive is used."""
+
+    endpoint: str  # host:port
+    bucket: str
+    access_key: str
+    secret_key: str = dataclasses.field(repr=False)
+    region: str | None = None
+    secure: bool = True
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> S3Settings | None:
+        given = {name: env.get(f"DEMATFLOW_S3_{name}") or "" for name in S3_VARIABLES}
+        if not any(given.values()):
+            return None
+        missing = [f"DEMATFLOW_S3_{name}" for name, value in given.items() if not value]
+        if missing:
+            names = ", ".join(missing)
+            raise ConfigError(f"the S3 archive needs {names} too (or unset every DEMATFLOW_S3_*)")
+        secure = env.get("DEMATFLOW_S3_SECURE", "true").strip().lower()
+        if secure not in ("true", "false", "1", "0", "yes", "no"):
+            raise ConfigError(f"DEMATFLOW_S3_SECURE={secure!r} is not true or false")
+        endpoint = given["ENDPOINT"].removeprefix("https://").removeprefix("http://").rstrip("/")
+        return cls(
+            endpoint=endpoint,
+            bucket=given["BUCKET"],
+            access_key=given["ACCESS_KEY"],
+            secret_key=given["SECRET_KEY"],
+            region=env.get("DEMATFLOW_S3_REGION") or None,
+            secure=secure in ("true", "1", "yes"),
+        )
+
+
+@dataclass(frozen=True)
+class RetentionSettings:
+    """What ``pipeline/retention.py`` leaves configurable."""
+
+    personal_days: int = 180  # identity documents and proofs of address (GDPR: as short as needed)
+    year_end: tuple[int, int] = (12, 31)  # (month, day) the financial year closes on
 
 
 @dataclass(frozen=True)
@@ -37,6 +84,8 @@ class Settings:
     rules_dir: Path | None = None  # third-party rule files (XRechnung, CDAR); None: looked up beside the repo
     org_name: str = "Organisation acheteuse"  # the buyer organisation dematflow receives invoices for
     org_siren: str | None = None  # its SIREN, named in lifecycle (CDAR) messages
+    s3: S3Settings | None = None  # None: the filesystem archive under data_dir/archive
+    retention: RetentionSettings = RetentionSettings()
 
     @property
     def archive_dir(self) -> Path:
@@ -74,12 +123,26 @@ class Settings:
             rules_dir=_path(env, "DEMATFLOW_RULES_DIR"),
             org_name=env.get("DEMATFLOW_ORG_NAME") or "Organisation acheteuse",
             org_siren=env.get("DEMATFLOW_ORG_SIREN") or None,
+            s3=S3Settings.from_env(env),
+            retention=RetentionSettings(
+                personal_days=int(_number(env, "DEMATFLOW_RETENTION_PERSONAL_DAYS", 180)),
+                year_end=_month_day(env, "DEMATFLOW_RETENTION_YEAR_END"),
+            ),
             limits=Limits(
                 max_bytes=int(_number(env, "DEMATFLOW_MAX_BYTES", defaults.max_bytes)),
                 max_pages=int(_number(env, "DEMATFLOW_MAX_PAGES", defaults.max_pages)),
                 max_pixels=int(_number(env, "DEMATFLOW_MAX_PIXELS", defaults.max_pixels)),
             ),
         )
+
+
+def _month_day(env: Mapping[str, str], name: str) -> tuple[int, int]:
+    raw = env.get(name) or "12-31"
+    try:
+        moment = datetime.strptime(f"2001-{raw}", "%Y-%m-%d")  # a year without 29 February
+    except ValueError as exc:
+        raise ConfigError(f"{name}={raw!r} is not a month and day such as 12-31") from exc
+    return moment.month, moment.day
 
 
 def _path(env: Mapping[str, str], name: str) -> Path | None:

@@ -2,28 +2,45 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
+from datetime import datetime
 
-from dematflow.errors import ArchiveConflict, ArchiveRefused, NotFound
-from storage.base import StoredObject, sha256_hex
+from dematflow.errors import ArchiveConflict, NotFound
+from storage.base import StoredObject, check_deletable, iso, later, sha256_hex
 
 
 class MemoryStore:
-    """Same contract as the filesystem store, kept in a dict."""
+    """Same contract as the filesystem store, kept in dicts; retain-until and legal hold are recorded
+    and enforced by ``delete`` like the filesystem store does."""
 
     def __init__(self) -> None:
         self._objects: dict[str, bytes] = {}
+        self._info: dict[str, StoredObject] = {}
 
-    def put(self, key: str, data: bytes) -> StoredObject:
+    def put(
+        self, key: str, data: bytes, *, retain_until: datetime | None = None, content_type: str | None = None
+    ) -> StoredObject:
         old = self._objects.get(key)
-        if old is not None and old != data:
-            raise ArchiveConflict(f"{key} is archived already with different bytes")
+        if old is not None:
+            if old != data:
+                raise ArchiveConflict(f"{key} is archived already with different bytes")
+            return self._info[key]
         self._objects[key] = bytes(data)
-        return StoredObject(key, sha256_hex(data), len(data))
+        until = iso(retain_until) if retain_until else None
+        info = StoredObject(key, sha256_hex(data), len(data), None, until, False, content_type)
+        self._info[key] = info
+        return info
 
     def get(self, key: str) -> bytes:
         try:
             return self._objects[key]
+        except KeyError as exc:
+            raise NotFound(f"no archived object {key}") from exc
+
+    def stat(self, key: str) -> StoredObject:
+        try:
+            return self._info[key]
         except KeyError as exc:
             raise NotFound(f"no archived object {key}") from exc
 
@@ -33,8 +50,19 @@ class MemoryStore:
     def keys(self, prefix: str = "") -> Iterator[str]:
         yield from sorted(k for k in self._objects if k.startswith(prefix))
 
+    def extend_retention(self, key: str, until: datetime) -> StoredObject:
+        info = self.stat(key)
+        if later(info.retain_until, until):
+            info = self._info[key] = dataclasses.replace(info, retain_until=iso(until))
+        return info
+
+    def set_legal_hold(self, key: str, on: bool) -> StoredObject:
+        info = self._info[key] = dataclasses.replace(self.stat(key), legal_hold=on)
+        return info
+
     def delete(self, key: str) -> None:
-        raise ArchiveRefused(f"{key}: archived objects cannot be deleted")
+        check_deletable(self.stat(key))
+        del self._objects[key], self._info[key]
 
     def describe(self) -> str:
         return "memory"

@@ -20,6 +20,12 @@ WORKER_ENV = {
     "DEMATFLOW_BROKER_URL",
     "DEMATFLOW_WORKER_PROCESSES",
     "DEMATFLOW_OCR_LANGUAGES",
+    *(f"DEMATFLOW_S3_{n}" for n in ("ENDPOINT", "BUCKET", "ACCESS_KEY", "SECRET_KEY", "REGION", "SECURE")),
+}
+SECRETS = {
+    "POSTGRES_PASSWORD": "s3cret",
+    "MINIO_ROOT_USER": "dematflow",
+    "MINIO_ROOT_PASSWORD": "minio-s3cret",
 }
 
 
@@ -44,24 +50,27 @@ def _interpolate(value: str, env: dict[str, str]) -> str:
     return re.sub(r"\$\{(?P<name>\w+)(?:(?P<op>:-|:\?)(?P<arg>[^}]*))?\}", one, value)
 
 
-def test_the_stack_is_postgres_redis_and_a_worker(compose: dict[str, Any]) -> None:
+def test_the_stack_is_postgres_redis_a_worker_and_the_api(compose: dict[str, Any]) -> None:
     services = compose["services"]
-    assert set(services) == {"postgres", "redis", "worker"}
+    assert set(services) == {"postgres", "redis", "minio", "worker", "api"}
     assert services["postgres"]["image"] == "postgres:16"
     assert services["redis"]["image"] == "redis:7"
     assert services["worker"]["build"]["context"] == "."
     assert (ROOT / services["worker"]["build"]["dockerfile"]).is_file()
-    # MinIO and the watcher are announced, not yet present.
+    assert services["minio"]["image"].startswith("minio/minio:RELEASE.")
+    assert services["minio"]["command"] == ["minio", "server", "/data"]
+    # The watcher is announced, not yet present.
     raw = (ROOT / "docker-compose.yml").read_text(encoding="utf-8")
-    assert "MinIO" in raw and "watcher" in raw
+    assert "watcher" in raw
 
 
 def test_backing_services_have_healthchecks_and_volumes(compose: dict[str, Any]) -> None:
     services = compose["services"]
     assert "pg_isready" in " ".join(services["postgres"]["healthcheck"]["test"])
     assert services["redis"]["healthcheck"]["test"] == ["CMD", "redis-cli", "ping"]
+    assert services["minio"]["healthcheck"]["test"] == ["CMD", "mc", "ready", "local"]
     declared = set(compose["volumes"])
-    for name in ("postgres", "redis", "worker"):
+    for name in ("postgres", "redis", "minio", "worker", "api"):
         mounts = [v.split(":")[0] for v in services[name]["volumes"]]
         assert mounts and set(mounts) <= declared, name
     assert "/var/lib/postgresql/data" in services["postgres"]["volumes"][0]
@@ -73,6 +82,7 @@ def test_worker_waits_for_healthy_services(compose: dict[str, Any]) -> None:
     assert depends == {
         "postgres": {"condition": "service_healthy"},
         "redis": {"condition": "service_healthy"},
+        "minio": {"condition": "service_healthy"},
     }
 
 
@@ -91,12 +101,29 @@ def test_worker_environment_is_what_settings_accept(compose: dict[str, Any]) -> 
     with pytest.raises(AssertionError, match="POSTGRES_PASSWORD"):
         _interpolate(url, {})
     # Given a password, the real settings loader accepts every value the worker gets.
-    values = {k: _interpolate(str(v), {"POSTGRES_PASSWORD": "s3cret"}) for k, v in env.items()}
+    values = {k: _interpolate(str(v), SECRETS) for k, v in env.items()}
     settings = Settings.from_env(values)
     assert settings.broker_url == "redis://redis:6379/0"
     assert settings.database_url.endswith(":s3cret@postgres:5432/dematflow")
     assert settings.data_dir == Path("/data")
     assert settings.worker_processes == 2 and settings.ocr_languages == "fra+eng"
+    # The archive is MinIO, reached with the credentials MinIO itself was given.
+    assert settings.s3 is not None and settings.s3.endpoint == "minio:9000" and not settings.s3.secure
+    assert (settings.s3.access_key, settings.s3.secret_key) == ("dematflow", "minio-s3cret")
+    assert settings.s3.bucket == "dematflow-archive"
+
+
+def test_minio_credentials_come_from_the_environment_and_both_doors_use_the_archive(
+    compose: dict[str, Any],
+) -> None:
+    services = compose["services"]
+    minio_env = services["minio"]["environment"]
+    for name in ("MINIO_ROOT_USER", "MINIO_ROOT_PASSWORD"):
+        with pytest.raises(AssertionError, match=name):
+            _interpolate(minio_env[name], {})
+    s3 = {k: v for k, v in services["worker"]["environment"].items() if k.startswith("DEMATFLOW_S3_")}
+    assert len(s3) == 6 and {k: services["api"]["environment"][k] for k in s3} == s3
+    assert services["api"]["depends_on"]["minio"] == {"condition": "service_healthy"}
 
 
 def _dockerfile() -> list[str]:
@@ -125,3 +152,12 @@ def test_dockerignore_keeps_the_context_small() -> None:
     ignored = {line.strip() for line in text.splitlines() if line.strip()[:1] not in ("", "#")}
     assert {".git", ".venv", "tests", ".env"} <= ignored
     assert not ignored & {"pyproject.toml", "dematflow", "pipeline", "cli"}
+
+
+def test_api_serves_the_worker_image_on_the_same_catalogue_and_queue(compose: dict[str, Any]) -> None:
+    services = compose["services"]
+    api, worker = services["api"], services["worker"]
+    assert api["image"] == worker["image"] and api["command"][:2] == ["dematflow", "serve"]
+    for name in ("DEMATFLOW_DATABASE_URL", "DEMATFLOW_BROKER_URL", "DEMATFLOW_DATA_DIR"):
+        assert api["environment"][name] == worker["environment"][name]
+    assert api["volumes"] == worker["volumes"] and "/readyz" in " ".join(api["healthcheck"]["test"])

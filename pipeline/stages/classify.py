@@ -11,10 +11,11 @@ from extractors.einvoice import parse_invoice_xml
 from extractors.facturx import find_embedded_xml
 from extractors.results import DocType, PageText, Source, Word
 from extractors.sniff import FileKind
+from pipeline import retention
 from pipeline.context import Context, versions
 from pipeline.records import Document, Event, StageResult
 from signing.textlayer import PageLayer, add_text_layer
-from storage.base import put_once
+from storage import keys
 
 # UNTDID 1001 codes that mean a credit note; every other invoice type code is an invoice.
 CREDIT_NOTE_CODES = {"81", "83", "261", "262", "296", "308", "381", "396", "420", "458", "532"}
@@ -46,8 +47,9 @@ def classify(ctx: Context, doc: Document) -> StageResult:
             "pages": [_page_json(p) for p in cap.pages],
         }
         tools = cap.tools | (versions("pyHanko") if "searchable" in doc.objects else {})  # its text layer
-    key = f"captures/{doc.id}.json"
-    obj = ctx.store.put(key, json.dumps(payload, sort_keys=True, ensure_ascii=False).encode())
+    key = keys.capture(doc.id)
+    captured = json.dumps(payload, sort_keys=True, ensure_ascii=False).encode()
+    obj = retention.keep(ctx, doc.evolve(doc_type=doc_type), key, captured)
     source = Source(payload["source"])
     outputs = {o.key: o.sha256 for role, o in doc.objects.items() if role in ("einvoice_xml", "searchable")}
     event = Event(
@@ -66,7 +68,7 @@ def classify(ctx: Context, doc: Document) -> StageResult:
 def _capture(ctx: Context, doc: Document) -> reader.Capture:
     """Text and words of every page: the text layer where there is one, OCR of a working copy else.
     A capture archived by an earlier attempt is reused, so a retried job gives the same answer."""
-    key = f"captures/{doc.id}.json"
+    key = keys.capture(doc.id)
     if ctx.store.exists(key):
         return load_capture(ctx.store.get(key))
     data = ctx.store.get(doc.objects["original"].key)
@@ -83,7 +85,7 @@ def _keep_searchable(ctx: Context, doc: Document, cap: reader.Capture) -> Docume
         return doc
     original = doc.objects["original"].key
     make = lambda: add_text_layer(ctx.store.get(original), text_layers(cap))  # noqa: E731
-    return doc.with_object("searchable", put_once(ctx.store, f"renditions/{doc.id}-searchable.pdf", make))
+    return doc.with_object("searchable", retention.keep_once(ctx, doc, keys.searchable(doc.id), make))
 
 
 def text_layers(cap: reader.Capture) -> dict[int, PageLayer]:
@@ -104,7 +106,7 @@ def _find_invoice_xml(ctx: Context, doc: Document) -> tuple[Document, bytes | No
         embedded = find_embedded_xml(ctx.store.get(doc.objects["original"].key))
         if embedded is None:
             return doc, None
-        obj = ctx.store.put(f"einvoices/{doc.id}.xml", embedded.xml)
+        obj = retention.keep(ctx, doc, keys.einvoice(doc.id), embedded.xml)
         return doc.with_object("einvoice_xml", obj), embedded.xml
     return doc, invoice_xml(ctx, doc)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dematflow.errors import ConfigError
 from extractors.sniff import FileKind
+from pipeline import retention
 from pipeline.context import Context, versions
 from pipeline.records import Document, Event, StageResult
 from pipeline.stages.classify import load_capture, text_layers
@@ -11,7 +12,7 @@ from signing.cms import seal_detached
 from signing.pades import seal_pdf
 from signing.textlayer import add_text_layer
 from signing.wrap import wrap_images_as_pdf
-from storage.base import put_once
+from storage import keys
 
 
 def seal(ctx: Context, doc: Document) -> StageResult:
@@ -20,18 +21,20 @@ def seal(ctx: Context, doc: Document) -> StageResult:
     if creds is None:
         raise ConfigError("no seal credentials in this context (a dry run cannot seal)")
     if doc.kind is not None and doc.kind.is_xml:
-        sealed = put_once(
-            ctx.store,
-            f"sealed/{doc.id}.p7s",
+        sealed = retention.keep_once(
+            ctx,
+            doc,
+            keys.sealed(doc.id, xml=True),
             lambda: seal_detached(original, credentials=creds, tsa_url=tsa).data,
         )
     else:
         # An image is sealed as its rendition: its pixels wrapped into a PDF, searchable by its OCR
         # words. The rendition is not stored apart: it is the sealed PDF without its last revision.
         image = doc.kind is not FileKind.PDF
-        sealed = put_once(
-            ctx.store,
-            f"sealed/{doc.id}.pdf",
+        sealed = retention.keep_once(
+            ctx,
+            doc,
+            keys.sealed(doc.id, xml=False),
             lambda: (
                 seal_pdf(
                     _rendition(ctx, doc, original) if image else original, credentials=creds, tsa_url=tsa
