@@ -254,5 +254,6 @@ def test_a_rejected_invoice_corrected_and_deposited_again_is_not_a_doublon(servi
     # When a third copy comes, its only earlier match is the accepted first one, never the rejected one
     third = dataclasses.replace(inv, issue_date=inv.issue_date.replace(day=inv.issue_date.day + 2))
     doc = process(services, filename="c.pdf", data=facturx_pdf(third)).document
-    event = [e for e in journal.entries(services.catalogue.engine, document_id=doc.id) if e.stage == "validate"]
+    entries = journal.entries(services.catalogue.engine, document_id=doc.id)
+    event = [e for e in entries if e.stage == "validate"]
     assert rejected.id not in [d["document_id"] for d in event[-1].body["detail"]["duplicates"]]
