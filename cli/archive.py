@@ -13,7 +13,7 @@ from rich.progress import Progress
 from rich.table import Table
 
 from cli.app import archive_app, audit_app, door, emit, err, out, services_of, settings_of
-from cli.render import documents_table
+from cli.render import documents_table, safe
 from dematflow.errors import ConfigError, InvalidRequest, NotFound
 from pipeline import disposal, journal
 from pipeline.audit import Verification, verify
@@ -127,7 +127,7 @@ def expiring(
     for col in ("document", "class", "retained until", "file"):
         table.add_column(col, overflow="fold")
     for e in found:
-        table.add_row(e.document_id, e.doc_type or "-", e.retain_until, e.filename)
+        table.add_row(e.document_id, e.doc_type or "-", e.retain_until, safe(e.filename))
     out.print(table)
 
 

@@ -12,12 +12,13 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from cli.app import app, door, emit, err, out, services_of, settings_of
-from cli.render import outcome_json, outcomes_table
+from cli.render import UNREAD, exit_code, outcome_json, outcomes_table, safe
 from dematflow.errors import DematflowError, InputError, UnsupportedInput
 from pipeline.context import Services
 from pipeline.convert import CAPTURED, convert, convertible, facturx_from, printable_pdf
 from pipeline.inspect import read_document
 from pipeline.records import STAGES, Document, Status
+from pipeline.run import Unread
 from pipeline.run import process_all as run_all
 from validators.chain import validate_document
 from validators.report import Finding, Severity
@@ -43,10 +44,12 @@ def process_files(
     quiet: bool = False,
     facturx: bool = False,
     on_done: Callable[[Path, Document, bool], None] | None = None,
+    on_unread: Callable[[Path, str], None] | None = None,
 ) -> list[tuple[Path, Document, bool]]:
     """Run every file through the pipeline in this process, with one progress bar for all stages;
-    ``on_done`` hears of each document as soon as it is finished. With ``facturx``, captured
-    invoices also get a Factur-X rendition archived beside the original."""
+    ``on_done`` hears of each document as soon as it is finished, ``on_unread`` of each file that
+    vanished before it was read (it is left out of the results; the batch goes on). With
+    ``facturx``, captured invoices also get a Factur-X rendition archived beside the original."""
     results = []
     columns = (
         TextColumn("{task.description}"),
@@ -67,6 +70,11 @@ def process_files(
         for index, (path, outcome) in enumerate(zip(files, outcomes, strict=True)):
             # a document that stopped early (quarantined, a duplicate) completes its share of the bar
             progress.update(task, advance=len(STAGES) - steps[index])
+            if isinstance(outcome, Unread):
+                err.print(f"[yellow]{safe(str(path))}: not read ({safe(outcome.reason)}); nothing kept[/]")
+                if on_unread is not None:
+                    on_unread(path, outcome.reason)
+                continue
             doc = outcome.document
             if facturx and convertible(doc):
                 try:
@@ -89,23 +97,34 @@ def process(
         False, "--facturx", help="Also archive a Factur-X made from each captured invoice."
     ),
 ) -> None:
-    """Process files and folders in this process (embedded mode) and archive them."""
+    """Process files and folders in this process (embedded mode) and archive them.
+
+    Exit codes (OCRmyPDF's convention; when several apply, the first listed wins): 5 a file vanished
+    before it was read (nothing kept), 2 some document quarantined, 12 some still in progress (another
+    run is taking it through), 10 some rejected, 11 some need review, 0 every document archived.
+    Errors that stop the run keep their own codes (3: a tool is missing, 4: storage, 6: settings)."""
     services = services_of(ctx)
-    if as_json:  # each line as soon as its document is done, so a later failure loses nothing
-        process_files(
-            services,
-            list(collect(paths)),
-            quiet=True,
-            facturx=facturx,
-            on_done=lambda p, d, dup: emit(outcome_json(p, d, duplicate=dup)),
-        )
-        return
-    results = process_files(services, list(collect(paths)), facturx=facturx)
-    out.print(outcomes_table([(p.name, d, dup) for p, d, dup in results], "Processed"))
-    counts: dict[str, int] = {}
-    for _, doc, _ in results:
-        counts[doc.status.value] = counts.get(doc.status.value, 0) + 1
-    out.print(", ".join(f"{n} {s}" for s, n in sorted(counts.items())) or "nothing to process")
+    statuses: list[str] = []
+
+    def unread(path: Path, reason: str) -> None:
+        statuses.append(UNREAD)
+        if as_json:
+            emit({"file": str(path), "document_id": None, "status": UNREAD, "reason": reason})
+
+    def done(path: Path, doc: Document, duplicate: bool) -> None:
+        statuses.append(doc.status.value)
+        if as_json:  # each line as soon as its document is done, so a later failure loses nothing
+            emit(outcome_json(path, doc, duplicate=duplicate))
+
+    files = list(collect(paths))
+    results = process_files(services, files, quiet=as_json, facturx=facturx, on_done=done, on_unread=unread)
+    if not as_json:
+        out.print(outcomes_table([(p.name, d, dup) for p, d, dup in results], "Processed"))
+        counts: dict[str, int] = {}
+        for status in statuses:
+            counts[status] = counts.get(status, 0) + 1
+        out.print(", ".join(f"{n} {s}" for s, n in sorted(counts.items())) or "nothing to process")
+    raise typer.Exit(exit_code(statuses))
 
 
 @app.command()

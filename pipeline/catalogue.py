@@ -106,6 +106,25 @@ class Catalogue:
             self._save_objects(conn, doc)
             return journal.append(conn, result.event)
 
+    def reopen(self, result: StageResult) -> journal.Entry | None:
+        """Put a quarantined document back into the pipeline (``result.document`` is ``received`` at
+        the stage it stopped after) with its ``retry`` event, provided it is still quarantined at that
+        stage (compare-and-set); None if someone changed it first."""
+        doc = result.document
+        with self._begin() as conn:
+            changed = conn.execute(
+                documents.update()
+                .where(
+                    documents.c.id == doc.id,
+                    documents.c.stage == doc.stage,
+                    documents.c.status == Status.QUARANTINED.value,
+                )
+                .values(self._row(doc))
+            ).rowcount
+            if changed != 1:
+                return None
+            return journal.append(conn, result.event)
+
     def amend(self, result: StageResult) -> journal.Entry:
         """Add to a document that reached its final status (a later rendition); the status and
         everything already archived stay as they are."""

@@ -9,6 +9,7 @@ import functools
 import itertools
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ from pipeline import lifecycle
 from pipeline.context import Context, Services
 from pipeline.intake import Receipt, anchor, receive
 from pipeline.records import STAGES, Document, Event, StageResult, Status
+from pipeline.retry import EMBEDDED, RetryPolicy, reason_of
 from pipeline.stages.archive import archive
 from pipeline.stages.classify import classify
 from pipeline.stages.extract import extract
@@ -94,40 +96,56 @@ class Outcome:
     duplicate: bool = False  # the bytes had been received before: nothing was processed again
 
 
+@dataclass(frozen=True)
+class Unread:
+    """A file that could not be read (it vanished between listing and reading): nothing was kept."""
+
+    filename: str
+    reason: str
+
+
 def process(
     services: Services,
     *,
     filename: str,
     data: bytes,
-    attempts: int = 2,
+    policy: RetryPolicy = EMBEDDED,
     on_stage: Callable[[str], None] | None = None,
 ) -> Outcome:
     """Embedded mode: receive and take the document through every stage in this process.
 
     A document left half-way by an earlier run (say tesseract was missing) resumes where it stopped.
     """
-    return run_stages(services, receive(services, filename=filename, data=data), attempts, on_stage)
+    return run_stages(services, receive(services, filename=filename, data=data), policy, on_stage)
 
 
 def run_stages(
-    services: Services, receipt: Receipt, attempts: int = 2, on_stage: Callable[[str], None] | None = None
+    services: Services,
+    receipt: Receipt,
+    policy: RetryPolicy = EMBEDDED,
+    on_stage: Callable[[str], None] | None = None,
 ) -> Outcome:
-    """Take a received document through the stages it has not been through yet."""
-    stage = next_stage(services.catalogue.get(receipt.document_id))
+    """Take a received document through the stages it has not been through yet. A failure the policy
+    retries is tried again after its backoff; once retries are exhausted the document is quarantined
+    with the last real reason. A non-retryable dematflow error (a tool missing, a setting wrong)
+    propagates: the environment must be fixed, and the document resumes at the next run."""
+    document_id = receipt.document_id
+    stage = next_stage(services.catalogue.get(document_id))
     tries = 0
     while stage is not None:
         if on_stage is not None:
             on_stage(stage)
-        following, failure = _attempt(services, stage, receipt.document_id)
+        following, failure = _attempt(services, stage, document_id)
         if failure is None:
             stage, tries = following, 0
             continue
-        tries += 1
-        if tries >= attempts:
-            give_up(services, receipt.document_id, stage, failure)
+        if not policy.should_retry(failure, tries):
+            give_up(services, document_id, stage, reason_of(failure))
             break
-        log.warning("retrying %s of %s: %s", stage, receipt.document_id, failure)
-    doc = services.catalogue.get(receipt.document_id)
+        log.warning("retrying %s of %s: %s", stage, document_id, reason_of(failure))
+        time.sleep(policy.backoff_ms(tries) / 1000)
+        tries += 1
+    doc = services.catalogue.get(document_id)
     return Outcome(doc, duplicate=receipt.duplicate_of is not None)
 
 
@@ -137,23 +155,28 @@ def process_all(
     *,
     in_flight: int = 2,
     on_stage: Callable[[int, str], None] | None = None,
-) -> Iterator[Outcome]:
+) -> Iterator[Outcome | Unread]:
     """Embedded mode over many documents (a file name and a way to read its bytes each), received
     and given back in the order given; ``on_stage`` hears (the document's position, the stage
     starting). Up to ``in_flight`` documents run at once, on threads of this process: while one is
     sealed and archived (on one core), the next one's pages are already being read by the OCR
     processes, which would otherwise wait. Receipts stay in order, so the journal follows the batch
-    and, of two identical files, the first given is the one kept and processed."""
+    and, of two identical files, the first given is the one kept and processed. A file that cannot be
+    read (it vanished meanwhile) comes back as ``Unread`` and the batch goes on."""
     received = 0  # documents received so far
     turn = threading.Condition()
 
-    def one(index: int, document: tuple[str, Callable[[], bytes]]) -> Outcome:
+    def one(index: int, document: tuple[str, Callable[[], bytes]]) -> Outcome | Unread:
         nonlocal received
         name, read = document
         with turn:
             turn.wait_for(lambda: received == index)
             try:
-                receipt = receive(services, filename=name, data=read())
+                try:
+                    data = read()
+                except OSError as exc:  # listed, then gone (or unreadable) before it was read
+                    return Unread(name, exc.strerror or type(exc).__name__)
+                receipt = receive(services, filename=name, data=data)
             finally:
                 received += 1
                 turn.notify_all()
@@ -167,14 +190,14 @@ def process_all(
         yield from pool.map(one, itertools.count(), documents)
 
 
-def _attempt(services: Services, stage: str, document_id: str) -> tuple[str | None, str | None]:
-    """One step: (the next stage, None), or (None, why it failed) when a retry may help."""
+def _attempt(services: Services, stage: str, document_id: str) -> tuple[str | None, Exception | None]:
+    """One step: (the next stage, None), or (None, the failure) when a retry may help."""
     try:
         return advance(services, stage, document_id), None
     except DematflowError as err:
         if not err.retryable:
             raise  # the environment is wrong (a tool is missing): fix it and run again
-        return None, err.message
+        return None, err
     except Exception as err:  # a library's surprise must not lose the document: keep it, say why
         log.error(
             "unexpected error in %s of %s: %r",
@@ -183,4 +206,4 @@ def _attempt(services: Services, stage: str, document_id: str) -> tuple[str | No
             err,
             exc_info=log.isEnabledFor(logging.DEBUG),
         )
-        return None, f"unexpected {type(err).__name__}: {err}"
+        return None, err

@@ -1,4 +1,9 @@
-"""One thin, idempotent actor per stage: load by id, run one step, send the next. No bytes travel."""
+"""One thin, idempotent actor per stage: load by id, run one step, send the next. No bytes travel.
+
+Retries follow ``pipeline.retry``: what a retry cannot help is dramatiq's ``throws=`` (quarantined at
+once, never retried), the rest is retried while the policy says so (``retry_when``). The reason of the
+last failure travels in the message's options, so that exhausted retries quarantine with it.
+"""
 
 from __future__ import annotations
 
@@ -8,17 +13,18 @@ from typing import Any
 
 import dramatiq
 from dramatiq import Actor, Broker
+from dramatiq.middleware import CurrentMessage
 
-from dematflow.errors import ArchiveConflict, ConfigError, NotFound, ToolUnavailable
+from dematflow.errors import DematflowError, NotFound
 from pipeline.context import Services
 from pipeline.records import STAGES
+from pipeline.retry import RetryPolicy, not_retryable_errors, reason_of, retryable
 from pipeline.run import Receipt, advance, give_up, receive
 
 log = logging.getLogger(__name__)
 
-# Errors a retry cannot fix: the document goes to quarantine at once, with the error as the reason.
-NOT_RETRYABLE = (ConfigError, ToolUnavailable, ArchiveConflict)
 HOUR_MS = 3_600_000
+REASON = "dematflow_reason"  # the message option carrying the last failure's reason
 
 
 class Actors:
@@ -31,8 +37,12 @@ class Actors:
         *,
         max_retries: int = 5,
         min_backoff_ms: int = 1_000,
+        max_backoff_ms: int = 60_000,
     ) -> None:
         self.services = services
+        self.policy = RetryPolicy(max_retries, min_backoff_ms, max_backoff_ms)
+        if not any(isinstance(m, CurrentMessage) for m in broker.middleware):
+            broker.add_middleware(CurrentMessage())
         self.exhausted = dramatiq.actor(
             broker=broker, actor_name="dematflow.exhausted", queue_name="dematflow", max_retries=0
         )(self._exhausted)
@@ -41,9 +51,11 @@ class Actors:
                 broker=broker,
                 actor_name=f"dematflow.{stage}",
                 queue_name="dematflow.ocr" if stage == "classify" else "dematflow",
-                max_retries=max_retries,
-                min_backoff=min_backoff_ms,
-                max_backoff=60_000,
+                max_retries=self.policy.max_retries,
+                min_backoff=self.policy.min_backoff_ms,
+                max_backoff=self.policy.max_backoff_ms,
+                throws=not_retryable_errors(),
+                retry_when=self._retry_when,
                 time_limit=HOUR_MS,
                 on_retry_exhausted="dematflow.exhausted",
             )(self._step_for(stage))
@@ -60,6 +72,9 @@ class Actors:
             self.send(STAGES[0], receipt.document_id)
         return receipt
 
+    def _retry_when(self, retries: int, err: BaseException) -> bool:
+        return self.policy.should_retry(err, retries)
+
     def _step_for(self, stage: str) -> Callable[[str], None]:
         def step(document_id: str) -> None:
             try:
@@ -67,10 +82,15 @@ class Actors:
             except NotFound:
                 log.error("dropping %s of unknown document %s", stage, document_id)
                 return
-            except NOT_RETRYABLE as err:  # a retry cannot help: quarantine now, with the reason
-                log.error("giving up %s of %s: %s", stage, document_id, err.message)
-                give_up(self.services(), document_id, stage, err.message)
-                return
+            except BaseException as err:  # an Interrupt too (time limit): _exhausted then has its reason
+                reason = reason_of(err)
+                if isinstance(err, DematflowError) and not retryable(err):  # quarantine now; ``throws``
+                    log.error("giving up %s of %s: %s", stage, document_id, reason)
+                    give_up(self.services(), document_id, stage, reason)
+                else:  # the policy decides (retry_when); if this was the last try, _exhausted reads it
+                    log.warning("%s of %s failed: %s", stage, document_id, reason)
+                    _note_reason(reason)
+                raise
             if following is not None:
                 self.send(following, document_id)
 
@@ -78,13 +98,19 @@ class Actors:
         return step
 
     def _exhausted(self, message: dict[str, Any], retries: dict[str, Any]) -> None:
-        """Every retry failed: quarantine with the last error as the reason."""
+        """Every retry failed: quarantine with the last failure's reason, as the step noted it."""
         stage = str(message["actor_name"]).removeprefix("dematflow.")
         document_id = str(message["args"][0])
-        trace = str(message.get("options", {}).get("traceback", "")).strip().splitlines()
-        last = trace[-1] if trace else "unknown error"
-        reason = last.split(": ", 1)[1] if ": " in last else last  # "module.Error: message"
+        reason = str(message.get("options", {}).get(REASON) or "no reason recorded")
         log.error(
             "giving up %s of %s after %s retries: %s", stage, document_id, retries.get("retries"), reason
         )
         give_up(self.services(), document_id, stage, reason)
+
+
+def _note_reason(reason: str) -> None:
+    """Keep the reason in the message's options: dramatiq re-enqueues them with each retry and hands
+    them to ``on_retry_exhausted``."""
+    message = CurrentMessage.get_current_message()
+    if message is not None:
+        message.options[REASON] = reason
