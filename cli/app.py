@@ -28,6 +28,10 @@ archive_app = typer.Typer(no_args_is_help=True, help="Browse and retrieve archiv
 audit_app = typer.Typer(no_args_is_help=True, help="Verify and read the audit journal.")
 app.add_typer(archive_app, name="archive")
 app.add_typer(audit_app, name="audit")
+journal_app = typer.Typer(no_args_is_help=True, help="Seal the audit journal day by day.")
+evidence_app = typer.Typer(no_args_is_help=True, help="Check an evidence bundle.")
+app.add_typer(journal_app, name="journal")
+app.add_typer(evidence_app, name="evidence")
 
 out = Console()
 err = Console(stderr=True)

@@ -5,17 +5,28 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import typer
 from rich.progress import Progress
 from rich.table import Table
 
-from cli.app import archive_app, audit_app, door, emit, err, out, services_of, settings_of
+from cli.app import (
+    archive_app,
+    audit_app,
+    door,
+    emit,
+    err,
+    evidence_app,
+    journal_app,
+    out,
+    services_of,
+    settings_of,
+)
 from cli.render import documents_table, safe
 from dematflow.errors import ConfigError, InvalidRequest, NotFound
-from pipeline import disposal, journal
+from pipeline import daybook, disposal, evidence, journal
 from pipeline.audit import Verification, verify
 from pipeline.context import open_services, open_store
 from pipeline.migrate import migrate
@@ -199,7 +210,10 @@ def verify_cmd(ctx: typer.Context) -> None:
 
 
 def print_verification(result: Verification) -> None:
-    summary = f"{result.entries} journal entries, {result.objects} archived objects, {result.anchors} anchors"
+    summary = (
+        f"{result.entries} journal entries, {result.seals} day seals, {result.documents} catalogue rows, "
+        f"{result.objects} archived objects, {result.anchors} anchors"
+    )
     if result.ok:
         out.print(f"[green]audit verify: OK[/] — {summary} checked, nothing altered")
         return
@@ -234,3 +248,45 @@ def log_cmd(
             str(e.seq), e.at[:23], e.document_id or "-", e.stage, e.action, detail[:80], e.hash[:12]
         )
     out.print(table)
+
+
+@journal_app.command("seal")
+@door
+def seal_cmd(
+    ctx: typer.Context,
+    day: str = typer.Option(None, "--day", help="YYYY-MM-DD (UTC); default: yesterday."),
+) -> None:
+    """Seal every unsealed day up to --day: its rows, CAdES-sealed and timestamped, kept write-once.
+    Run it daily from cron or a systemd timer after midnight UTC; a sealed day is left as it is."""
+    try:
+        until = date.fromisoformat(day) if day else None
+    except ValueError as exc:
+        raise InvalidRequest(f"--day {day!r} is not a date such as 2026-12-01") from exc
+    made = daybook.seal_through(services_of(ctx), until)
+    for m in made:
+        out.print(f"{m.day}: {m.rows} row(s) sealed ({m.seal.key})")
+    if not made:
+        out.print("nothing to seal: every day up to then is sealed")
+
+
+@archive_app.command("evidence")
+@door
+def evidence_cmd(
+    ctx: typer.Context,
+    document_id: str,
+    out_file: Path = typer.Option(..., "--out", help="The ZIP to write."),
+) -> None:
+    """Write a document's evidence bundle (objects, journal rows, day seals, certificates, LISEZMOI)."""
+    out_file.write_bytes(evidence.build(services_of(ctx), document_id))
+    err.print(f"wrote the evidence of {document_id} to {out_file}")
+
+
+@evidence_app.command("verify")
+@door
+def evidence_verify(bundle: Path) -> None:
+    """Run the checks LISEZMOI.txt describes and name what fails."""
+    result = evidence.verify(bundle.read_bytes())
+    for p in result.problems:
+        out.print(f"[red]{safe(p)}[/]")
+    out.print(("[green]OK[/] — " if result.ok else "[red]FAILED[/] — ") + ", ".join(result.checked))
+    raise typer.Exit(0 if result.ok else 1)

@@ -1,4 +1,5 @@
-"""Audit verification: recompute the journal's chain and re-hash every archived object it names."""
+"""Audit verification: recompute the journal's chain, check every day seal, replay the catalogue from
+the journal and re-hash every archived object it names."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from dematflow.errors import NotFound
-from pipeline import journal
+from pipeline import daycheck, journal, replay
 from pipeline.context import Services
 from pipeline.db import GENESIS
 from storage.base import sha256_hex
@@ -25,6 +26,8 @@ class Verification:
     entries: int = 0
     objects: int = 0
     anchors: int = 0
+    seals: int = 0  # day seals checked
+    documents: int = 0  # catalogue rows replayed from the journal
     problems: list[Problem] = field(default_factory=list)
 
     @property
@@ -33,8 +36,13 @@ class Verification:
 
 
 def verify(services: Services, *, progress: Callable[[int], None] | None = None) -> Verification:
-    """Check the chain row by row, then the archive object by object, then the anchors."""
+    """Check the chain row by row and the anchors, then the day seals against the rows, then the
+    catalogue against the journal, then the archive object by object."""
     result = Verification()
+
+    def report(where: str, what: str) -> None:
+        result.problems.append(Problem(where, what))
+
     fingerprints: dict[str, str] = {}  # archived key -> sha256 as the journal recorded it
     anchors = _anchors(services, result)  # seq -> hash, kept in the write-once archive
     prev_seq, prev_hash = 0, GENESIS
@@ -80,6 +88,8 @@ def verify(services: Services, *, progress: Callable[[int], None] | None = None)
                 "anchored in the archive but no longer in the journal: rows were cut",
             )
         )
+    result.seals = daycheck.check_days(services, report)
+    result.documents = replay.check_catalogue(services, report)
     _check_objects(services, fingerprints, result)
     return result
 

@@ -19,9 +19,11 @@ class Role(StrEnum):
     FACTURX = "facturx"  # a Factur-X made from a captured paper invoice
     LIFECYCLE = "lifecycle"  # a CDAR lifecycle message
     ANCHOR = "anchor"  # a copy of the journal's head
+    JOURNAL_DAY = "journal-day"  # a day's journal rows (.jsonl) and their CAdES seal (.p7s)
 
 
 ANCHORS = "journal/anchors/"
+DAYS = "journal/days/"
 PREFIXES: dict[str, Role] = {
     "originals/": Role.ORIGINAL,
     "einvoices/": Role.EINVOICE,
@@ -33,12 +35,14 @@ PREFIXES: dict[str, Role] = {
     "facturx/": Role.FACTURX,
     "lifecycle/": Role.LIFECYCLE,
     ANCHORS: Role.ANCHOR,
+    DAYS: Role.JOURNAL_DAY,
 }
 CONTENT_TYPES = {
     ".pdf": "application/pdf",
     ".p7s": "application/pkcs7-signature",
     ".xml": "application/xml",
     ".json": "application/json",
+    ".jsonl": "application/jsonl",
 }
 
 
@@ -67,6 +71,13 @@ def data(document_id: str) -> str:
     return f"data/{document_id}.json"
 
 
+def data_version(document_id: str, version: int) -> str:
+    """A corrected reading of the fields (2, 3, ...); version 1 is ``data()``, kept as it was."""
+    if version < 2:
+        raise ValueError("version 1 of the data is data(document_id)")
+    return f"data/{document_id}.v{version}.json"
+
+
 def report(document_id: str) -> str:
     return f"reports/{document_id}.json"
 
@@ -81,6 +92,15 @@ def lifecycle(document_id: str, seq: int, code: int) -> str:
 
 def anchor(seq: int) -> str:
     return f"{ANCHORS}{seq:012d}.json"
+
+
+def day_segment(day: str) -> str:
+    """A day's journal rows (``day`` is YYYY-MM-DD, UTC), closed by ``dematflow journal seal``."""
+    return f"{DAYS}{day}.jsonl"
+
+
+def day_seal(day: str) -> str:
+    return f"{DAYS}{day}.p7s"
 
 
 def role_of(key: str) -> Role:

@@ -19,6 +19,7 @@ from extractors.results import DocType
 from pipeline import accounts, audit, disposal, journal, retention
 from pipeline.context import Services
 from pipeline.records import Document, Event, StageResult, Status, utcnow
+from pipeline.replay import fields_digest
 from pipeline.settings import RetentionSettings, S3Settings, Settings
 from storage import keys
 from storage.memory import MemoryStore
@@ -86,6 +87,7 @@ def test_every_key_has_a_role_and_the_strings_are_those_of_earlier_archives() ->
         keys.facturx("d"): "facturx/d.pdf",
         keys.lifecycle("d", 2, 204): "lifecycle/d/002-204.xml",
         keys.anchor(12): "journal/anchors/000000000012.json",
+        keys.day_segment("2026-12-01"): "journal/days/2026-12-01.jsonl",
     }
     assert list(built) == list(built.values())
     assert {keys.role_of(k) for k in built} == set(keys.Role)
@@ -138,9 +140,17 @@ def _personal_document(services: Services, seconds: float) -> Document:
                    status=Status.ARCHIVED)  # fmt: skip
     obj = services.store.put(keys.original(doc.id), b"jd", retain_until=until)
     doc = doc.evolve(sha256=obj.sha256, objects={"original": obj})
+    # the journal tells the same story as the catalogue (audit verify replays one against the other)
+    received = {"filename": doc.filename, "size": doc.size, "tenant": doc.tenant, "account": None}
     services.catalogue.create(
-        StageResult(doc, Event("ingest", "received", doc.id, outputs={obj.key: obj.sha256}))
+        StageResult(
+            doc.evolve(status=Status.RECEIVED),
+            Event("ingest", "received", doc.id, outputs={obj.key: obj.sha256}, detail=received),
+        )
     )
+    services.catalogue.record(Event("classify", "classified", doc.id, detail={"doc_type": doc.doc_type}))
+    archived = {"status": "archived", "reason": None, "fields_sha256": fields_digest(doc.fields)}
+    services.catalogue.amend(StageResult(doc, Event("archive", "archived", doc.id, detail=archived)))
     return doc
 
 

@@ -8,6 +8,7 @@ from typing import Any
 from pipeline import retention
 from pipeline.context import Context
 from pipeline.records import Document, Event, StageResult, Status
+from pipeline.replay import fields_digest
 from pipeline.stages.extract import INVOICES
 from pipeline.stages.validate import SUSPECT
 from storage import keys
@@ -53,6 +54,7 @@ def archive(ctx: Context, doc: Document) -> StageResult:
         detail={
             "status": status.value,
             "reason": reason,
+            "fields_sha256": fields_digest(doc.fields),  # audit verify compares the catalogue with it
             "objects": {r: o.key for r, o in sorted(doc.objects.items())},
         },
     )

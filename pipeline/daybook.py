@@ -1,0 +1,146 @@
+"""Day seals: each UTC day's journal rows closed into a segment, CAdES-sealed, timestamped, kept once.
+
+A segment (``journal/days/YYYY-MM-DD.jsonl``) is one header line, then the day's rows as canonical
+JSON, in sequence order. The header names the SHA-256 of the previous day's seal, so the seals form a
+chain of their own; its detached CAdES-B-T seal is ``journal/days/YYYY-MM-DD.p7s``. Both are archived
+write-once with the longest retention. Run ``dematflow journal seal`` from cron or a systemd timer
+shortly after midnight UTC (or send the ``dematflow.journal_seal`` actor): days are sealed in order,
+an empty day gets a segment too, and sealing a day twice does nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Engine, func, select
+
+from dematflow.errors import ConfigError, InvalidRequest
+from pipeline import retention
+from pipeline.context import Services
+from pipeline.db import GENESIS, journal
+from pipeline.journal import Entry, _body, canonical
+from signing.cms import choose_timestamper, seal_detached
+from storage import keys
+from storage.base import StoredObject, sha256_hex
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Header:
+    """The first line of a segment."""
+
+    day: str
+    previous_seal_sha256: str  # "" for the first day ever sealed
+    prev_hash: str  # the chain hash the day's first row continues from
+    last_hash: str  # the chain hash of the day's last row (prev_hash when the day is empty)
+    rows: int
+
+    def line(self) -> str:
+        return canonical({"segment": self.__dict__})
+
+
+@dataclass(frozen=True)
+class DaySeal:
+    day: str
+    rows: int
+    segment: StoredObject
+    seal: StoredObject
+
+
+def row_line(entry: Entry) -> str:
+    """A journal row as the segment (and the evidence bundle) carries it."""
+    return canonical(entry.__dict__)
+
+
+def build_segment(day: str, entries: list[Entry], *, previous_seal_sha256: str, prev_hash: str) -> bytes:
+    last = entries[-1].hash if entries else prev_hash
+    header = Header(day, previous_seal_sha256, prev_hash, last, len(entries))
+    return "".join(f"{line}\n" for line in [header.line(), *map(row_line, entries)]).encode()
+
+
+def parse_segment(data: bytes) -> tuple[Header, dict[int, dict[str, Any]]]:
+    """The header and the rows by sequence number; ValueError when it is not a segment."""
+    lines = data.decode().splitlines()
+    if not lines:
+        raise ValueError("empty segment")
+    header = Header(**json.loads(lines[0])["segment"])
+    rows = {int(r["seq"]): r for r in map(json.loads, lines[1:])}
+    return header, rows
+
+
+def day_entries(engine: Engine, day: str) -> list[Entry]:
+    """The journal rows written on ``day`` (UTC), in sequence order."""
+    start, end = day, (date.fromisoformat(day) + timedelta(days=1)).isoformat()
+    query = select(journal).where(journal.c.at >= start, journal.c.at < end).order_by(journal.c.seq)
+    with engine.connect() as conn:
+        rows = conn.execute(query).all()
+    return [
+        Entry(int(r.seq), r.at, r.document_id, r.stage, r.action, _body(r.body), r.prev_hash, r.hash)
+        for r in rows
+    ]
+
+
+def sealed_days(services: Services) -> list[str]:
+    """Days whose seal is archived, oldest first."""
+    found = (k[len(keys.DAYS) :] for k in services.store.keys(keys.DAYS))
+    return sorted(k.removesuffix(".p7s") for k in found if k.endswith(".p7s"))
+
+
+def seal_through(services: Services, day: date | None = None, *, today: date | None = None) -> list[DaySeal]:
+    """Seal every unsealed day up to ``day`` (default: yesterday, UTC), oldest first; a day that is
+    not over yet is refused. Returns the seals made (none when all were sealed already)."""
+    today = today or datetime.now(UTC).date()
+    last = day or today - timedelta(days=1)
+    if last >= today:
+        raise InvalidRequest(f"la journée {last} n'est pas terminée (UTC) : elle se scelle le lendemain")
+    done = sealed_days(services)
+    previous = done[-1] if done else None
+    made = []
+    for current in _days(services, previous, last):
+        made.append(_seal_day(services, current, previous))
+        previous = current
+    return made
+
+
+def _days(services: Services, previous: str | None, last: date) -> Iterator[str]:
+    if previous is not None:
+        start = date.fromisoformat(previous) + timedelta(days=1)
+    else:
+        with services.catalogue.engine.connect() as conn:
+            first = conn.execute(select(func.min(journal.c.at))).scalar()
+        start = min(date.fromisoformat(first[:10]), last) if first else last
+    while start <= last:
+        yield start.isoformat()
+        start += timedelta(days=1)
+
+
+def _seal_day(services: Services, day: str, previous: str | None) -> DaySeal:
+    creds, tsa = services.context.credentials, services.settings.tsa_url
+    if creds is None or choose_timestamper(creds, tsa_url=tsa) is None:
+        raise ConfigError("a day seal needs seal credentials and a timestamp authority (DEMATFLOW_TSA_URL)")
+    if previous is None:
+        prev_seal, prev_hash = "", _hash_before(services.catalogue.engine, day)
+    else:
+        prev_seal = sha256_hex(services.store.get(keys.day_seal(previous)))
+        prev_hash = parse_segment(services.store.get(keys.day_segment(previous)))[0].last_hash
+    entries = day_entries(services.catalogue.engine, day)
+    segment = build_segment(day, entries, previous_seal_sha256=prev_seal, prev_hash=prev_hash)
+    # Identical bytes again (a crash between the two puts) are a no-op; the seal is made once.
+    seg = retention.keep(services, None, keys.day_segment(day), segment)
+    sealed = seal_detached(segment, credentials=creds, tsa_url=tsa).data
+    seal = retention.keep(services, None, keys.day_seal(day), sealed)
+    log.info("journal day %s sealed: %d row(s), segment sha256 %s", day, len(entries), seg.sha256[:16])
+    return DaySeal(day, len(entries), seg, seal)
+
+
+def _hash_before(engine: Engine, day: str) -> str:
+    query = select(journal.c.hash).where(journal.c.at < day).order_by(journal.c.seq.desc()).limit(1)
+    with engine.connect() as conn:
+        found = conn.execute(query).scalar()
+    return str(found) if found else GENESIS
