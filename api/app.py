@@ -18,7 +18,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Gauge, gen
 from sqlalchemy import text
 from starlette.middleware.sessions import SessionMiddleware
 
-from api import documents, portal, problems
+from api import documents, evidence, portal, problems, review, review_pages
 from api.auth import LoginLimiter, current_account
 from api.middleware import BodyLimit, Metrics, SecurityHeaders
 from api.models import AccountOut
@@ -56,8 +56,11 @@ def create_app(settings: Settings | None = None, api: ApiSettings | None = None)
     app.state.limiter = LoginLimiter(api.login_attempts, api.login_window_s)
     problems.install(app)
     app.include_router(documents.router)
+    app.include_router(evidence.router)
+    app.include_router(review.router)
     app.include_router(_ops_router(registry))
     app.include_router(portal.router)
+    app.include_router(review_pages.router)
     portal.mount_static(app)
 
     Gauge(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from pathlib import Path
 
 import typer
@@ -11,7 +12,12 @@ from cli.archive import print_verification
 from cli.commands import process_files
 from cli.render import outcomes_table
 from cli.samples import make_demo_set
+from dematflow.errors import NotFound
+from pipeline import accounts
 from pipeline.audit import verify
+from pipeline.context import Services
+
+DEMO_AGENT = "agent-demo"
 
 
 @app.command()
@@ -40,6 +46,21 @@ def demo(
                 f"[yellow]note:[/] {sample.path.name} ended {doc.status.value}, "
                 f"the demo expected {sample.expected_status}"
             )
+    _demo_agent(services)
     result = verify(services)
     print_verification(result)
     raise typer.Exit(0 if result.ok else 1)
+
+
+def _demo_agent(services: Services) -> None:
+    """An agent account to sign in to the review desk with (``dematflow serve``), made once."""
+    engine = services.catalogue.engine
+    try:
+        accounts.find(engine, DEMO_AGENT)
+    except NotFound:
+        password = secrets.token_urlsafe(12)
+        accounts.add(engine, role=accounts.Role.AGENT, name=DEMO_AGENT, password=password, by="demo")
+        out.print(f"demo agent (review desk, after `dematflow serve`): {DEMO_AGENT}", soft_wrap=True)
+        out.print(f"demo agent password: {password}", soft_wrap=True)
+        return
+    out.print(f"demo agent: {DEMO_AGENT} (exists; `dematflow accounts password {DEMO_AGENT}` resets it)")

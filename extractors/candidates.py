@@ -34,6 +34,7 @@ class Candidate:
     checked: bool | None = None  # True: check digits / arithmetic pass; False: they fail
     rate: str | None = None  # the VAT rate printed next to a VAT amount ("20", "5.5")
     repairs: int = 0  # characters changed from what OCR read
+    box: tuple[float, float, float, float] | None = None  # the segment it was read in (word coordinates)
 
     def with_conf(self, conf: float) -> Candidate:
         return replace(self, conf=round(max(0.0, min(0.99, conf)), 3))
@@ -59,7 +60,7 @@ def _make(
     conf = role * checked_conf(seg.conf(*span)) if ok else FAILED
     if ok and repairs:
         conf -= 0.02 * repairs
-    return Candidate(field, value, conf, seg.page, seg.line, ok, None, repairs)
+    return Candidate(field, value, conf, seg.page, seg.line, ok, None, repairs, seg.box)
 
 
 _SIRET = re.compile(
@@ -128,7 +129,8 @@ def _vat_candidates(seg: Segment, role: float) -> Iterable[Candidate]:
     for m in _VAT_LABEL.finditer(seg.text):
         value = ids.compact(m[1])
         if value not in seen and _VAT_OTHER.fullmatch(value) and sum(c.isdigit() for c in value) >= 6:
-            yield Candidate(VAT, value, 0.6 * role * checked_conf(seg.conf(*m.span(1))), seg.page, seg.line)
+            conf = 0.6 * role * checked_conf(seg.conf(*m.span(1)))
+            yield Candidate(VAT, value, conf, seg.page, seg.line, box=seg.box)
 
 
 def _iban_digit_positions(raw: str) -> Callable[[int], bool]:
@@ -163,7 +165,7 @@ def _iban_candidates(seg: Segment, role: float) -> Iterable[Candidate]:
         if repaired := _iban_repaired(raw):
             yield _make(seg, IBAN, repaired[0], True, repaired[1], m.span(), role)
         elif "IBAN" in upper:
-            yield Candidate(IBAN, raw[:34], 0.3, seg.page, seg.line, False)
+            yield Candidate(IBAN, raw[:34], 0.3, seg.page, seg.line, False, box=seg.box)
 
 
 def id_candidates(seg: Segment, *, buyer: bool) -> list[Candidate]:

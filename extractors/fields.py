@@ -12,7 +12,7 @@ from extractors.candidates import AMOUNTS, Candidate, choose_amounts, cross_chec
 from extractors.labels import NO, TIER_CONF, Hit, first_label, hits, value_regions
 from extractors.layout import Lines, fold, join, layout
 from extractors.parsing import currency_of, parse_date
-from extractors.results import FieldSet, PageText
+from extractors.results import FieldSet, Located, PageText
 from extractors.values import read
 
 log = logging.getLogger(__name__)
@@ -45,7 +45,9 @@ def _hit_candidates(hit: Hit, lines: Lines) -> list[Candidate]:
             found = [c.with_conf(0.8 * c.conf) for c in found]  # a further amount to the right
         for value, ocr, repairs in readings:
             conf = weight * TIER_CONF[hit.tier] * ocr * (0.85 if repairs else 1.0)
-            found.append(Candidate(hit.field, value, conf, seg.page, hit.seg.line, None, rate_s, repairs))
+            found.append(
+                Candidate(hit.field, value, conf, seg.page, hit.seg.line, None, rate_s, repairs, seg.box)
+            )
         trusted = trusted or sure
     return found
 
@@ -97,7 +99,7 @@ def _seller_name(lines: Lines, buyer: set[tuple[int, int, float]]) -> Candidate 
         spaced_title = re.match(r"(?i)(facture|invoice|avoir)", re.sub(r"\W", "", name))  # "FACTU RE"
         if _NOT_A_NAME.search(name) or spaced_title or sum(c.isalpha() for c in name) < 3:
             continue
-        found.append(Candidate("BT-27", name, 0.55 * seg.conf(), seg.page, seg.line))
+        found.append(Candidate("BT-27", name, 0.55 * seg.conf(), seg.page, seg.line, box=seg.box))
     return next((c for c in found if _LEGAL_FORM.search(c.value)), found[0] if found else None)
 
 
@@ -108,7 +110,7 @@ def _first_date(lines: Lines) -> Candidate | None:
         if (label := first_label(seg.text)) and label[0] in ("", "BT-9"):  # "Date de livraison"
             continue
         if date := parse_date(seg.text):
-            return Candidate("BT-2", date, 0.35, seg.page, seg.line)
+            return Candidate("BT-2", date, 0.35, seg.page, seg.line, box=seg.box)
     return None
 
 
@@ -189,4 +191,19 @@ def extract_fields(pages: Sequence[PageText]) -> FieldSet:
         if currency := currency_of(totals) or currency_of(text):
             out["BT-5"], conf["BT-5"] = currency, 0.9
     log.debug("fields found: %s", sorted(out))
-    return FieldSet(out, conf)
+    return FieldSet(out, conf, {f: _located(c, cands) for f, c in values.items()})
+
+
+RUNNERS_UP = 3
+
+
+def _located(chosen: Candidate, cands: list[Candidate]) -> tuple[Located, ...]:
+    """The chosen value where it was read, then the best other values read for the same field."""
+    others: dict[str, Candidate] = {}
+    for c in sorted((c for c in cands if c.field == chosen.field), key=lambda c: -c.conf):
+        if c.value != chosen.value and c.value not in others and len(others) < RUNNERS_UP:
+            others[c.value] = c
+    return tuple(
+        Located(c.value, round(max(0.0, min(1.0, c.conf)), 3), c.page, c.box)
+        for c in (chosen, *others.values())
+    )

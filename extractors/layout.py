@@ -41,6 +41,15 @@ class Segment:
     spans: tuple[tuple[int, int, float], ...]  # (start, end, conf) of each word in text
     x0: float
     x1: float
+    top: float | None = None  # None: laid out from plain text, no word boxes
+    bottom: float | None = None
+
+    @property
+    def box(self) -> tuple[float, float, float, float] | None:
+        """(x0, top, x1, bottom) in the page's word coordinates, when the words had boxes."""
+        if self.top is None or self.bottom is None:
+            return None
+        return (self.x0, self.top, self.x1, self.bottom)
 
     def conf(self, start: int = 0, end: int | None = None) -> float:
         """The lowest OCR confidence of the words overlapping ``text[start:end]``."""
@@ -112,7 +121,8 @@ def _segment(page: int, line: int, words: Sequence[Word]) -> Segment:
         spans.append((pos, pos + len(w.text), w.conf))
         pos += len(w.text) + 1
     text = " ".join(w.text for w in words)
-    return Segment(page, line, text, tuple(spans), words[0].x0, words[-1].x1)
+    top, bottom = min(w.top for w in words), max(w.bottom for w in words)
+    return Segment(page, line, text, tuple(spans), words[0].x0, words[-1].x1, top, bottom)
 
 
 def _segments_from_text(page: PageText) -> Lines:
@@ -151,4 +161,6 @@ def join(a: Segment, b: Segment) -> Segment:
     """One segment made of ``a`` and ``b`` (a label and its value that a wide gap separated)."""
     shift = len(a.text) + 1
     spans = a.spans + tuple((x + shift, y + shift, c) for x, y, c in b.spans)
-    return Segment(a.page, a.line, f"{a.text} {b.text}", spans, a.x0, b.x1)
+    top = min(a.top, b.top) if a.top is not None and b.top is not None else None
+    bottom = max(a.bottom, b.bottom) if a.bottom is not None and b.bottom is not None else None
+    return Segment(a.page, a.line, f"{a.text} {b.text}", spans, a.x0, b.x1, top, bottom)

@@ -48,6 +48,18 @@ class PageText:
 
 
 @dataclass(frozen=True)
+class Located:
+    """A value the reader considered for a field, and where: its page (1-based) and the box of the
+    words it was read in, in the page's word coordinates (points for a text layer, pixels of the
+    OCR working copy for a scan); None when the page had no word boxes."""
+
+    value: str
+    confidence: float
+    page: int
+    box: tuple[float, float, float, float] | None = None
+
+
+@dataclass(frozen=True)
 class FieldSet:
     """Fields found on a document, keyed by business term, each with a confidence in 0..1.
 
@@ -57,3 +69,5 @@ class FieldSet:
 
     values: dict[str, str] = field(default_factory=dict)
     confidence: dict[str, float] = field(default_factory=dict)
+    # per field: where the chosen value was read, then the runners-up (not part of `extract --json`)
+    located: dict[str, tuple[Located, ...]] = field(default_factory=dict)

@@ -99,6 +99,16 @@ idempotency = Table(
     Column("created_at", String(40), nullable=False),
 )
 
+# Review claims: one agent works on a document at a time, until ``until`` (then anyone may claim it).
+review_locks = Table(
+    "review_locks",
+    metadata,
+    Column("document_id", String(32), primary_key=True),
+    Column("account_id", String(32), nullable=False),
+    Column("account_name", String(200), nullable=False),
+    Column("until", String(40), nullable=False),
+)
+
 journal = Table(
     "journal",
     metadata,

@@ -1,0 +1,105 @@
+"""What the review desk's routes answer and accept (pydantic; the OpenAPI schema is built from them)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from api.models import NO_NUL, LifecycleOut
+
+
+class LockOut(BaseModel):
+    by: str
+    until: str
+
+
+class QueueItemOut(BaseModel):
+    id: str
+    filename: str
+    received_at: str
+    doc_type: str | None
+    reason: str | None
+    review: list[str]
+    min_confidence: float | None
+    supplier: str | None = Field(description="BT-27")
+    lock: LockOut | None
+    version: int
+
+
+class QueueOut(BaseModel):
+    items: list[QueueItemOut]
+    next_cursor: str | None = None
+
+
+class ClaimOut(BaseModel):
+    lock: LockOut
+    version: int
+
+
+class CandidateOut(BaseModel):
+    value: str
+    confidence: float | None
+    page: int | None
+    box: list[float] | None
+
+
+class FieldOut(BaseModel):
+    term: str
+    label: str
+    value: str | None
+    confidence: float | None
+    page: int | None
+    box: list[float] | None = Field(description="[x0, y0, x1, y1] en fractions de la page")
+    rules: list[str]
+    candidates: list[CandidateOut]
+
+
+class TotalsOut(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+
+    ht: str | None = Field(None, alias="BT-109")
+    tva: str | None = Field(None, alias="BT-110")
+    ttc: str | None = Field(None, alias="BT-112")
+    consistent: bool
+
+
+class ReviewOut(BaseModel):
+    id: str
+    version: int
+    lock: LockOut | None
+    pages: int
+    status: str
+    reason: str | None
+    lifecycle: LifecycleOut | None
+    supplier_memory: dict[str, Any] | None = Field(None, description="réservé")
+    fields: list[FieldOut]
+    totals: TotalsOut
+
+
+class DecisionIn(BaseModel):
+    action: Literal["confirm", "refuse", "dispute", "suspend"]
+    version: int = Field(ge=0, le=2**62)
+    fields: dict[str, str | None] = Field(default_factory=dict, max_length=100)
+    reason: str | None = Field(None, max_length=40, pattern=NO_NUL)
+    message: str | None = Field(None, max_length=2000, pattern=NO_NUL)
+    approve: bool = False
+
+
+class WordOut(BaseModel):
+    text: str
+    box: list[float] | None
+    confidence: float
+
+
+class WordsOut(BaseModel):
+    page: int
+    words: list[WordOut]
+
+
+class RegionIn(BaseModel):
+    box: list[float] = Field(min_length=4, max_length=4, description="[x0, y0, x1, y1] en fractions")
+
+
+class RegionOut(BaseModel):
+    text: str
