@@ -1,0 +1,191 @@
+"""The agent's review screen in a real browser (Debian's chromium, driven by playwright) against a real
+`dematflow serve` that sends every captured invoice to review: queue, correct by clicking a word,
+Enter confirms and opens the next, locks, stale edits, refusal and suspension with valid CDAR.
+axe-core checks each page against WCAG 2.1 A/AA; the pages are saved under docs/screens/revue-*.png."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from cli.samples import demo_invoices, invoice_pdf
+from tests.api_server import Server, start_server
+from tests.test_portal import PASSWORD, Tab, browser  # noqa: F401 (the module's browser fixture)
+from validators.cdar import validate_cdar
+
+ORG_SIREN = "130005481"
+SEEDS = (101, 102, 103, 104)  # four digital invoices, four different numbers and suppliers
+REVIEW = re.compile(r"/portail/revue/([0-9a-f]+)")
+
+pytestmark = pytest.mark.timeout(300)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory, dev_keys: Path) -> Iterator[Server]:
+    root = tmp_path_factory.mktemp("revue")
+    yield from start_server(root, dev_keys, DEMATFLOW_REVIEW_THRESHOLD="0.999", DEMATFLOW_ORG_SIREN=ORG_SIREN)
+
+
+@pytest.fixture(scope="module")
+def queue(server: Server) -> list[tuple[str, str]]:
+    """Four invoices awaiting review, oldest first: (document id, invoice number)."""
+    server.add_account("agent", "agent-a", password=PASSWORD)
+    server.add_account("agent", "agent-b", password=PASSWORD)
+    out = []
+    with server.client("agent-a") as api:
+        for seed in SEEDS:
+            invoice = dataclasses.replace(demo_invoices(seed=seed)[1], number=f"FA-2026-{seed:04d}")
+            files = {"file": (f"facture-{invoice.number}.pdf", invoice_pdf(invoice), "application/pdf")}
+            answer = api.post("/api/v1/documents", files=files)
+            assert answer.status_code == 202, answer.text
+            doc = server.wait_final(api, answer.json()["id"], lifecycle=False)
+            assert doc["status"] == "needs_review", doc
+            out.append((str(doc["id"]), invoice.number))
+    return out
+
+
+@pytest.fixture(scope="module")
+def agent_a(browser: Any, server: Server, queue: list[tuple[str, str]]) -> Iterator[Tab]:  # noqa: F811
+    tab = Tab(browser, server)
+    tab.sign_in("agent-a").wait_for_url("**/portail/documents")
+    yield tab
+    tab.close()
+
+
+def _opened(page: Any) -> str:
+    """The id of the document the review page shows, once it is claimed (fields editable)."""
+    from playwright.sync_api import expect
+
+    page.wait_for_url(REVIEW)
+    expect(page.locator("#annonce")).to_contain_text("réservé")
+    match = REVIEW.search(page.url)
+    assert match
+    return match.group(1)
+
+
+def _version(server: Server, document_id: str) -> int:
+    with server.client("agent-a") as api:
+        return int(api.get(f"/api/v1/review/{document_id}").json()["version"])
+
+
+def test_an_agent_corrects_bt1_by_clicking_the_word_and_enter_opens_the_next(
+    agent_a: Tab, server: Server, queue: list[tuple[str, str]]
+) -> None:
+    from playwright.sync_api import expect
+
+    page = agent_a.page
+    (first, number), (second, _) = queue[0], queue[1]
+    # Given the queue, every document free
+    page.click("nav >> text=File de revue")
+    page.wait_for_url("**/portail/revue")
+    expect(page.locator("#file tbody tr")).to_have_count(len(queue))
+    agent_a.check("revue-file.png")
+    # When the agent opens the oldest one, it is claimed and its page is drawn with the word boxes
+    page.click(f"#file a[href^='/portail/revue/{first}']")
+    assert _opened(page) == first
+    expect(page.locator("#f-BT-1")).to_be_editable()
+    agent_a.check("revue-document.png")
+    # And BT-1, spoilt, is corrected by clicking the invoice number on the page
+    page.fill("#f-BT-1", "FAUX")
+    page.focus("#f-BT-1")
+    page.locator(f"#mots-calque rect.word[data-text='{number}']").first.click()
+    expect(page.locator("#f-BT-1")).to_have_value(number)
+    expect(page.locator("#annonce")).to_contain_text(number)
+    # Then Enter confirms and opens the next document
+    page.keyboard.press("Enter")
+    expect(page).to_have_url(re.compile(f"/portail/revue/{second}"))
+    assert _opened(page) == second
+    with server.client("agent-a") as api:
+        done = api.get(f"/api/v1/documents/{first}").json()
+    assert done["status"] == "archived", done
+    assert done["fields"]["BT-1"] == number
+
+
+def test_a_second_agent_sees_who_holds_the_lock(
+    browser: Any,  # noqa: F811
+    server: Server,
+    queue: list[tuple[str, str]],
+    agent_a: Tab,
+) -> None:
+    from playwright.sync_api import expect
+
+    held = queue[1][0]  # opened (so claimed) by agent A at the end of the first test
+    assert REVIEW.search(agent_a.page.url) and held in agent_a.page.url
+    tab = Tab(browser, server)
+    try:
+        page = tab.sign_in("agent-b")
+        page.goto("/portail/revue")
+        row = page.locator(f"#file tbody tr:has(a[href^='/portail/revue/{held}'])")
+        expect(row).to_contain_text("Détenu par agent-a")
+        page.goto(f"/portail/revue/{held}")
+        expect(page.locator("#verrou")).to_contain_text("détenu par agent-a")
+        expect(page.locator("#f-BT-1")).not_to_be_editable()
+        expect(page.locator("#confirmer")).to_have_count(0)
+        tab.check("revue-verrou.png")
+    finally:
+        tab.close()
+
+
+def test_a_stale_edit_is_refused_with_a_reload_button(
+    agent_a: Tab, server: Server, queue: list[tuple[str, str]]
+) -> None:
+    from playwright.sync_api import expect
+
+    page = agent_a.page
+    document_id, number = queue[1]
+    # Given the page open with its version, the document is changed elsewhere (the API, same version)
+    with server.client("agent-a") as api:
+        changed = api.post(
+            f"/api/v1/review/{document_id}/decision",
+            json={"action": "confirm", "version": _version(server, document_id), "fields": {"BT-1": number}},
+        )
+        assert changed.status_code == 200, changed.text
+    # When the agent confirms from the page with the version it was opened at
+    page.focus("#f-BT-1")
+    page.keyboard.press("Enter")
+    # Then nothing is overwritten: a clear French message and a reload button
+    expect(page.locator("#alerte")).to_contain_text("modifié par quelqu'un d'autre")
+    expect(page.locator("#recharger")).to_be_focused()
+    assert REVIEW.search(page.url) and document_id in page.url
+    agent_a.errors.clear()  # the browser logs the 409 answer
+    agent_a.check()
+
+
+def test_refusal_and_suspension_emit_valid_cdar(
+    agent_a: Tab, server: Server, queue: list[tuple[str, str]]
+) -> None:
+    from playwright.sync_api import expect
+
+    page = agent_a.page
+    (refused, _), (suspended, _) = queue[2], queue[3]
+    # Given the third document open
+    page.goto(f"/portail/revue/{refused}")
+    assert _opened(page) == refused
+    # When the agent refuses it for a calculation error
+    page.select_option("#motif", "CALCUL_ERR")
+    page.fill("#message", "Le total TTC ne correspond pas aux lignes.")
+    page.click("#refuser")
+    # Then the next one opens, and is asked for supporting documents
+    expect(page).to_have_url(re.compile(f"/portail/revue/{suspended}"))
+    assert _opened(page) == suspended
+    page.fill("#message", "Merci de joindre le bon de commande signé.")
+    page.click("#suspendre")
+    expect(page).to_have_url(re.compile(r"/portail/revue(\?.*)?$"))
+    with server.client("agent-a") as api:
+        problems: list[tuple[object, ...]] = []
+        for document_id, code, reason in ((refused, 210, "CALCUL_ERR"), (suspended, 208, "JUSTIF_ABS")):
+            last = api.get(f"/api/v1/documents/{document_id}/lifecycle").json()["items"][-1]
+            assert (last["code"], last["reason_code"]) == (code, reason), last
+            xml = api.get(f"/api/v1/documents/{document_id}/lifecycle/{last['seq']}.xml")
+            if xml.status_code != 200:
+                problems.append((code, xml.status_code, xml.text[:300]))
+                continue
+            report = validate_cdar(xml.content)
+            if not report.valid:
+                problems.append((code, [f.to_json() for f in report.findings]))
+    assert not problems, problems
