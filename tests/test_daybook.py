@@ -106,3 +106,27 @@ def test_a_forged_seal_is_refused(sealed: Services) -> None:
     path.write_bytes(path.read_bytes().replace(b'"rows":', b'"rows": ', 1))
     problems = verify(sealed).problems
     assert any(p.where == keys.day_seal(day) and "does not match" in p.what for p in problems)
+
+
+def test_the_scheduled_actor_seals_the_days_up_to_yesterday(services: Services) -> None:
+    from dramatiq import Worker
+    from dramatiq.brokers.stub import StubBroker
+
+    from workers.actors import Actors
+
+    broker = StubBroker()
+    broker.emit_after("process_boot")
+    actors = Actors(broker, lambda: services)
+    worker = Worker(broker, worker_threads=1, worker_timeout=50)
+    worker.start()
+    try:
+        actors.seal_days.send()
+        broker.join("dematflow", timeout=60_000)
+        again = actors.seal_days.send()  # idempotent: nothing more to seal
+        broker.join("dematflow", timeout=60_000)
+    finally:
+        worker.stop()
+        broker.close()
+    yesterday = (date.today() - timedelta(days=1)).isoformat()
+    assert daybook.sealed_days(services)[-1] == yesterday and again.message_id
+    assert verify(services).ok

@@ -41,6 +41,7 @@ def test_b_cannot_see_a_s_document_even_with_the_same_bytes(server: Server, demo
             f"/api/v1/documents/{a_id}/files/capture",
             f"/api/v1/documents/{a_id}/lifecycle",
             f"/api/v1/documents/{a_id}/lifecycle/1.xml",
+            f"/api/v1/documents/{a_id}/evidence",
         ):
             answer = b.get(path)
             assert answer.status_code == 404, (path, answer.status_code)
@@ -58,6 +59,9 @@ def test_b_cannot_see_a_s_document_even_with_the_same_bytes(server: Server, demo
         # And B's copy is not reported as a duplicate of A's invoice: nothing leaks through verdicts
         b_doc = b.get(f"/api/v1/documents/{b_answer['id']}").json()
         assert not any(f["rule"] in ("DOUBLON", "DUPLICATE") for f in b_doc["findings"])
+        # A's own evidence bundle is a zip A can take away
+        bundle = a.get(f"/api/v1/documents/{a_id}/evidence")
+        assert bundle.status_code == 200 and bundle.content[:2] == b"PK"
         # While the buyer's agent sees both
         listed = {d["id"] for d in agent.get("/api/v1/documents", params={"limit": 200}).json()["items"]}
         assert {a_id, b_answer["id"]} <= listed

@@ -62,8 +62,27 @@ class Actors:
             for stage in STAGES
         }
 
+        # The day seal (NF Z42-013): cron or a systemd timer sends it after midnight (UTC), e.g. with
+        # `dematflow journal seal`, or `actors.seal_days.send()` from a scheduler; sealing is idempotent.
+        self.seal_days = dramatiq.actor(
+            broker=broker,
+            actor_name="dematflow.seal_days",
+            queue_name="dematflow",
+            max_retries=self.policy.max_retries,
+            min_backoff=self.policy.min_backoff_ms,
+            max_backoff=self.policy.max_backoff_ms,
+            throws=not_retryable_errors(),
+        )(self._seal_days)
+
     def send(self, stage: str, document_id: str) -> None:
         self.steps[stage].send(document_id)
+
+    def _seal_days(self) -> None:
+        """Seal every day not sealed yet, up to yesterday."""
+        from pipeline import daybook
+
+        sealed = daybook.seal_through(self.services())
+        log.info("sealed %d journal day(s)", len(sealed))
 
     def submit(self, *, filename: str, data: bytes) -> Receipt:
         """Keep the bytes and open the record here; the workers do the rest from the id."""
