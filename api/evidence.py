@@ -10,7 +10,7 @@ from fastapi.responses import Response
 
 from api.auth import current_account, services_of
 from api.documents import PROBLEMS, DocumentId
-from pipeline import access, evidence
+from pipeline import access
 from pipeline.accounts import Account
 from pipeline.records import Event
 
@@ -30,6 +30,8 @@ async def get_evidence(
     services = services_of(request)
     doc = access.visible(services, account, document_id)  # an unseen document is a 404
     services.catalogue.record(Event("evidence", "exported", doc.id, detail={"account": account.id}))
+    from pipeline import evidence  # signing (pyHanko) is loaded when a bundle is asked for, not at start
+
     data = await run_in_threadpool(evidence.build, services, doc.id)
     headers = {"Content-Disposition": f'attachment; filename="preuve-{doc.id}.zip"'}
     return Response(data, media_type="application/zip", headers=headers)

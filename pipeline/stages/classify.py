@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from extractors import capture as reader
 from extractors.classify import classify as classify_text
@@ -14,8 +14,10 @@ from extractors.sniff import FileKind
 from pipeline import retention
 from pipeline.context import Context, versions
 from pipeline.records import Document, Event, StageResult
-from signing.textlayer import PageLayer, add_text_layer
 from storage import keys
+
+if TYPE_CHECKING:
+    from signing.textlayer import PageLayer
 
 # UNTDID 1001 codes that mean a credit note; every other invoice type code is an invoice.
 CREDIT_NOTE_CODES = {"81", "83", "261", "262", "296", "308", "381", "396", "420", "458", "532"}
@@ -83,6 +85,8 @@ def _keep_searchable(ctx: Context, doc: Document, cap: reader.Capture) -> Docume
     An image's searchable copy is its rendition, which the seal stage makes and seals."""
     if doc.kind is not FileKind.PDF or not cap.to_page:
         return doc
+    from signing.textlayer import add_text_layer  # pyHanko, loaded only where a copy is made
+
     original = doc.objects["original"].key
     make = lambda: add_text_layer(ctx.store.get(original), text_layers(cap))  # noqa: E731
     return doc.with_object("searchable", retention.keep_once(ctx, doc, keys.searchable(doc.id), make))
@@ -90,6 +94,8 @@ def _keep_searchable(ctx: Context, doc: Document, cap: reader.Capture) -> Docume
 
 def text_layers(cap: reader.Capture) -> dict[int, PageLayer]:
     """The OCR'd pages' words, with where each page's working copy lies on the page as shown."""
+    from signing.textlayer import PageLayer
+
     return {
         page.number: PageLayer(
             tuple((w.text, w.x0, w.top, w.x1, w.bottom) for w in page.words), cap.to_page[page.number]
