@@ -18,7 +18,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Gauge, gen
 from sqlalchemy import text
 from starlette.middleware.sessions import SessionMiddleware
 
-from api import documents, evidence, portal, problems, review, review_pages
+from api import documents, evidence, portal, problems, review, review_pages, search
 from api.auth import LoginLimiter, current_account
 from api.middleware import BodyLimit, Metrics, SecurityHeaders
 from api.models import AccountOut
@@ -57,6 +57,7 @@ def create_app(settings: Settings | None = None, api: ApiSettings | None = None)
     problems.install(app)
     app.include_router(documents.router)
     app.include_router(evidence.router)
+    app.include_router(search.router)
     app.include_router(review.router)
     app.include_router(_ops_router(registry))
     app.include_router(portal.router)

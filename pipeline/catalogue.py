@@ -11,7 +11,7 @@ from sqlalchemy import Connection, Engine, exc, func, select, tuple_
 
 from dematflow.errors import NotFound, StorageUnavailable
 from extractors.identifiers import compact, vat_siren
-from pipeline import journal
+from pipeline import journal, search
 from pipeline.db import documents, make_engine, objects
 from pipeline.records import BUYER_TENANT, Document, Event, StageResult, Status, utcnow
 from storage.base import StoredObject
@@ -257,6 +257,7 @@ class Catalogue:
 
     @staticmethod
     def _save_objects(conn: Connection, doc: Document) -> None:
+        search.index(conn, doc)  # every save of a document's content passes here: create, commit, amend
         known = {r.role for r in conn.execute(select(objects.c.role).where(objects.c.document_id == doc.id))}
         for role, obj in doc.objects.items():
             if role not in known:

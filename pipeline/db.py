@@ -5,12 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import (
+    DDL,
     BigInteger,
     Column,
     Engine,
     Index,
     Integer,
     MetaData,
+    Numeric,
     String,
     Table,
     Text,
@@ -18,6 +20,7 @@ from sqlalchemy import (
     create_engine,
     event,
 )
+from sqlalchemy.dialects.postgresql import TSVECTOR
 
 from dematflow.errors import StorageUnavailable
 
@@ -145,6 +148,42 @@ lifecycle = Table(
     Column("at", String(40), nullable=False),
     Column("key", Text, nullable=False),
     Column("sha256", String(64), nullable=False),
+)
+
+# What search looks at (pipeline/search.py), one row per document, written with the document.
+# The text goes to ``tsv`` (tsvector, French, GIN) on PostgreSQL and to the FTS5 table on SQLite.
+search = Table(
+    "search",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("tenant", String(200), nullable=False),
+    Column("received_at", String(40), nullable=False),
+    Column("doc_type", String(30), index=True),
+    Column("seller_siren", String(9), index=True),
+    Column("seller_siret", String(14), index=True),
+    Column("seller_vat", String(40), index=True),
+    Column("buyer", String(200), index=True),  # BT-44, lower case, spaces collapsed
+    Column("invoice_number", String(200), index=True),  # BT-1
+    Column("issue_date", String(10), index=True),  # BT-2
+    Column("due_date", String(10), index=True),  # BT-9
+    Column("amount", Numeric(18, 2), index=True),  # BT-112 as a number
+    Column("text_state", String(10), nullable=False, index=True),  # fields, pending (capture unread), capture
+    Column("tsv", Text().with_variant(TSVECTOR(), "postgresql")),
+    Index("ix_search_listing", "received_at", "id"),
+    Index("ix_search_tenant", "tenant", "received_at", "id"),
+)
+event.listen(
+    search,
+    "after_create",
+    DDL("CREATE INDEX ix_search_tsv ON search USING gin (tsv)").execute_if(dialect="postgresql"),
+)
+event.listen(
+    search,
+    "after_create",
+    DDL(
+        "CREATE VIRTUAL TABLE IF NOT EXISTS search_fts USING fts5(id UNINDEXED, body, "
+        "tokenize = 'unicode61 remove_diacritics 2')"
+    ).execute_if(dialect="sqlite"),
 )
 
 GENESIS = "0" * 64
