@@ -13,7 +13,7 @@ from rich.table import Table
 
 from cli.app import app, door, emit, err, out, services_of, settings_of
 from cli.render import UNREAD, exit_code, outcome_json, outcomes_table, safe
-from dematflow.errors import DematflowError, InputError, UnsupportedInput
+from dematflow.errors import DematflowError, InputError, OversizedInput, UnsupportedInput
 from pipeline.context import Services
 from pipeline.convert import CAPTURED, convert, convertible, facturx_from, printable_pdf
 from pipeline.inspect import read_document
@@ -157,7 +157,8 @@ def extract(
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Read one file's type and fields (nothing is archived)."""
-    doc = read_document(settings_of(ctx), filename=file.name, data=file.read_bytes())
+    settings = settings_of(ctx)
+    doc = read_document(settings, filename=file.name, data=read_within_limit(file, settings.limits.max_bytes))
     findings = [f.to_json() for f in doc.findings]
     if doc.status is Status.QUARANTINED:
         findings.append(Finding("INPUT", Severity.FATAL, doc.reason or "unreadable").to_json())
@@ -198,8 +199,10 @@ def validate(
     """Validate an e-invoice (Factur-X/ZUGFeRD PDF, CII or UBL XML). Exit 0 valid, 1 invalid,
     2 not readable as an invoice."""
     try:
-        rules_dir = settings_of(ctx).rules_dir  # None: shared/rules beside the repository, if there
-        report = validate_document(file.read_bytes(), french_rules=french_rules, rules_dir=rules_dir)
+        settings = settings_of(ctx)
+        data = read_within_limit(file, settings.limits.max_bytes)
+        # rules_dir None: shared/rules beside the repository, if there
+        report = validate_document(data, french_rules=french_rules, rules_dir=settings.rules_dir)
         answer = report.to_json()
         code = 0 if answer["valid"] else 1
     except InputError as exc:
@@ -224,6 +227,15 @@ def validate(
         for f in answer["findings"]:
             out.print(f"  [yellow]{f['rule']}[/] {f['severity']}: {f['message']}")
     raise typer.Exit(code)
+
+
+def read_within_limit(file: Path, max_bytes: int) -> bytes:
+    """The file's bytes, refused before they are read when it is over DEMATFLOW_MAX_BYTES."""
+    with file.open("rb") as handle:
+        data = handle.read(max_bytes + 1)
+    if len(data) > max_bytes:
+        raise OversizedInput(f"{file.name} is over the limit of {max_bytes:,} bytes (DEMATFLOW_MAX_BYTES)")
+    return data
 
 
 @app.command("facturx")

@@ -60,6 +60,10 @@ class OversizedInput(InputError):
     irr_reason = "IRR_TAILLE_F"
 
 
+class OverBudget(OversizedInput):
+    """Reading the content took more time or memory than one document may use (a bomb, most likely)."""
+
+
 class HostileInput(InputError):
     """The content tries something dangerous (entity expansion, external references)."""
 

@@ -2,21 +2,25 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import multiprocessing
 import os
+import shutil
 import threading
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from importlib import metadata
+from pathlib import Path
 
 import numpy as np
 
 from dematflow.errors import ToolFailed
 from extractors import imageprep, images, pdftext, tesseract
 from extractors.results import PageText, Source
+from extractors.sandbox import Budget
 
 log = logging.getLogger(__name__)
 
@@ -47,14 +51,20 @@ class OcrOptions:
     tesseract process. Use ``jobs=1`` (in-process) inside dramatiq workers, which already run one process
     per core; the default, the core count, suits the CLI and embedded use. The pool is created on
     first use and reused by the process; its workers start from a forkserver, so a script using
-    ``jobs > 1`` must guard its entry point (``if __name__ == "__main__":``)."""
+    ``jobs > 1`` must guard its entry point (``if __name__ == "__main__":``).
+
+    ``budget`` bounds the reading of a PDF's text (a child process, ``extractors.sandbox``);
+    ``scratch`` is where page images wait for tesseract, in a folder per process (None: the system
+    temp folder): folders of processes that were killed are removed by the next run."""
 
     languages: str = "fra+eng"
     dpi: int = 300
     timeout: float = 120.0
     max_pages: int = 200
-    max_pixels: int = 200_000_000
+    max_pixels: int = 60_000_000
     jobs: int = field(default_factory=_cpu_count)
+    budget: Budget = field(default_factory=Budget)
+    scratch: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -110,8 +120,41 @@ def _has_text(page: PageText) -> bool:
 
 def _recognise(prepared: imageprep.Prepared, number: int, ocr: OcrOptions) -> PageText:
     return tesseract.ocr_page(
-        prepared.image, page_number=number, languages=ocr.languages, timeout=ocr.timeout, dpi=prepared.dpi
+        prepared.image,
+        page_number=number,
+        languages=ocr.languages,
+        timeout=ocr.timeout,
+        dpi=prepared.dpi,
+        workdir=_workdir(ocr),
     )
+
+
+def _workdir(ocr: OcrOptions) -> Path | None:
+    """This process's scratch folder (OCR pool workers have their own)."""
+    if ocr.scratch is None:
+        return None
+    folder = ocr.scratch / str(os.getpid())
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+@functools.cache
+def _sweep(scratch: Path) -> None:
+    """Once per process: remove the scratch folders of processes no longer running (killed)."""
+    for folder in scratch.glob("[0-9]*") if scratch.is_dir() else ():
+        if not _alive(int(folder.name)):
+            log.info("removing the OCR scratch of a stopped process: %s", folder)
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # another user's process: alive
+        return True
+    return True
 
 
 def _quality(page: PageText) -> float:
@@ -137,7 +180,12 @@ def read_pages(jobs: Sequence[PageJob], ocr: OcrOptions) -> list[PageResult]:
         if len({p.dpi for p in prepared}) == 1:
             images, dpi = [p.image for p in prepared], prepared[0].dpi
             pages = tesseract.ocr_pages(
-                images, page_numbers=numbers, languages=ocr.languages, timeout=ocr.timeout, dpi=dpi
+                images,
+                page_numbers=numbers,
+                languages=ocr.languages,
+                timeout=ocr.timeout,
+                dpi=dpi,
+                workdir=_workdir(ocr),
             )
         else:
             pages = [_recognise(p, n, ocr) for p, n in zip(prepared, numbers, strict=True)]
@@ -152,7 +200,9 @@ def _upright(
     """The page's reading, or, when it reads badly, the reading of the page turned as OSD says."""
     if _quality(page) < DOUBTFUL_CONF:
         small, small_dpi = imageprep.osd_copy(prepared)
-        degrees, confidence = tesseract.detect_orientation(small, dpi=small_dpi, timeout=ocr.timeout)
+        degrees, confidence = tesseract.detect_orientation(
+            small, dpi=small_dpi, timeout=ocr.timeout, workdir=_workdir(ocr)
+        )
         log.debug("page %d: osd %d° (confidence %.1f)", job.number, degrees, confidence)
         unreadable = _quality(page) < UNREADABLE_CONF
         if unreadable and not degrees:  # OSD fooled by noise: upside down is what scanners do most
@@ -183,6 +233,8 @@ def _read_pages(jobs: Sequence[PageJob], ocr: OcrOptions) -> list[PageResult]:
     """The pages in order, spread over ``ocr.jobs`` processes in runs of consecutive pages."""
     # Runs of at least two pages: a page more in a run saves loading the models again (~0.3 s of CPU),
     # which matters more than finishing one short document sooner when documents are in flight.
+    if ocr.scratch is not None:
+        _sweep(ocr.scratch)
     size = min(BATCH_PAGES, max(MIN_RUN_PAGES, -(-len(jobs) // max(ocr.jobs, 1))))
     runs = [jobs[i : i + size] for i in range(0, len(jobs), size)]
     if ocr.jobs <= 1 or len(runs) <= 1:  # one run gains nothing from a trip to another process
@@ -200,7 +252,7 @@ def _read_pages(jobs: Sequence[PageJob], ocr: OcrOptions) -> list[PageResult]:
 
 def capture_pdf(data: bytes, *, ocr: OcrOptions) -> Capture:
     """Text layer per page; pages with (almost) no text are rendered and OCR'd."""
-    pages = list(pdftext.read_pdf_text(data, max_pages=ocr.max_pages))
+    pages = list(pdftext.read_pdf_text(data, max_pages=ocr.max_pages, budget=ocr.budget))
     tools = {"pdfplumber": _version("pdfplumber")}
     scanned = [page.number for page in pages if not _has_text(page)]
     if not scanned:

@@ -34,9 +34,34 @@ def _to_array(frame: Image.Image) -> np.ndarray:
     return np.asarray(frame, dtype=np.uint8)  # read-only: working copies are new arrays, never edits
 
 
+def _lies(w: int, h: int) -> CorruptInput:
+    return CorruptInput(f"l'image déclare {w}×{h} pixels mais n'en contient pas autant")
+
+
+def _too_many_pixels(number: int, w: int, h: int, max_pixels: int) -> OversizedInput:
+    return OversizedInput(
+        f"page {number} is {w}×{h} pixels ({w * h / 1e6:.0f} Mpx), over the limit of "
+        f"{max_pixels / 1e6:.0f} Mpx a page (DEMATFLOW_MAX_PIXELS)"
+    )
+
+
+def _check_declared_size(img: Image.Image, data: bytes) -> None:
+    """Refuse a header that claims more pixels than the data can hold, without decoding them: a PNG's
+    pixels are deflated (1032:1 at most); a JPEG's Huffman-coded scan spends at least a bit on each
+    8×8 block of its first component (arithmetic coding, which scanners do not use, could spend less)."""
+    w, h = img.size
+    if img.format == "PNG":
+        bits = {"1": 1, "L": 8, "P": 8, "LA": 16, "RGB": 24, "RGBA": 32, "I;16": 16, "I": 16}
+        row = 1 + -(-w * bits.get(img.mode, 8) // 8)  # a filter byte, then the row's pixels
+        if len(data) * 1032 < h * row // 2:  # half: a 16-bit or 1-bit page lies about its mode
+            raise _lies(w, h)
+    elif img.format == "JPEG" and len(data) * 8 < -(-w // 8) * -(-h // 8):
+        raise _lies(w, h)
+
+
 def image_sizes(data: bytes, *, max_pages: int, max_pixels: int) -> list[tuple[int, int]]:
-    """Width and height of every page/frame, read from the headers only (no pixel is decoded),
-    so that ingest can enforce the limits of a huge multi-page TIFF cheaply."""
+    """Width and height of every page/frame, read from the headers only (no pixel is decoded), so
+    that ingest can enforce the limits of a huge multi-page TIFF, or of a lying header, cheaply."""
     if not data:
         raise CorruptInput("empty image")
     sizes: list[tuple[int, int]] = []
@@ -46,7 +71,8 @@ def image_sizes(data: bytes, *, max_pages: int, max_pixels: int) -> list[tuple[i
         with img:
             n = int(getattr(img, "n_frames", 1))
             if n > max_pages:
-                raise OversizedInput(f"{n} pages, limit {max_pages}")
+                raise OversizedInput(f"{n} pages, over the limit of {max_pages} (DEMATFLOW_MAX_PAGES)")
+            _check_declared_size(img, data)
             for index in range(n):
                 try:
                     img.seek(index)
@@ -54,7 +80,7 @@ def image_sizes(data: bytes, *, max_pages: int, max_pixels: int) -> list[tuple[i
                     raise CorruptInput(f"undecodable image (page {index + 1}): {exc}") from exc
                 w, h = img.size
                 if w * h > max_pixels:
-                    raise OversizedInput(f"page {index + 1}: {w}x{h} px, limit {max_pixels}")
+                    raise _too_many_pixels(index + 1, w, h, max_pixels)
                 sizes.append((w, h))
     return sizes
 
@@ -80,11 +106,15 @@ def load_images(data: bytes, *, max_pages: int, max_pixels: int) -> list[np.ndar
                     img.seek(index)
                     w, h = img.size
                     if w * h > max_pixels:
-                        raise OversizedInput(f"page {index + 1}: {w}x{h} px, limit {max_pixels}")
+                        raise _too_many_pixels(index + 1, w, h, max_pixels)
                     frame = ImageOps.exif_transpose(img) if index == 0 else img
                     pages.append(_to_array(frame if frame is not None else img))
                 except Image.DecompressionBombError as exc:
                     raise OversizedInput(f"image too large: {exc}") from exc
+                except OSError as exc:
+                    if "truncated" in str(exc):  # the header declares more rows than the data hold
+                        raise _lies(*img.size) from exc
+                    raise CorruptInput(f"undecodable image (page {index + 1}): {exc}") from exc
                 except _DECODE_ERRORS as exc:
                     raise CorruptInput(f"undecodable image (page {index + 1}): {exc}") from exc
     if not pages:

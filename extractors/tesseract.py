@@ -89,9 +89,12 @@ def ocr_page(
     languages: str = "fra+eng",
     timeout: float = 120.0,
     dpi: float | None = None,
+    workdir: Path | None = None,
 ) -> PageText:
     """OCR one page image (grayscale or RGB uint8) into a PageText with word boxes in pixels."""
-    return ocr_pages([image], page_numbers=[page_number], languages=languages, timeout=timeout, dpi=dpi)[0]
+    return ocr_pages(
+        [image], page_numbers=[page_number], languages=languages, timeout=timeout, dpi=dpi, workdir=workdir
+    )[0]
 
 
 def ocr_pages(
@@ -101,6 +104,7 @@ def ocr_pages(
     languages: str = "fra+eng",
     timeout: float = 120.0,
     dpi: float | None = None,
+    workdir: Path | None = None,
 ) -> list[PageText]:
     """OCR page images (grayscale or RGB uint8, all at ``dpi``) in one tesseract run: a PageText
     each, with word boxes in pixels. ``timeout`` is per page.
@@ -110,8 +114,9 @@ def ocr_pages(
     passed to tesseract so that it does not guess the resolution from the pixels. Only the TSV is
     asked for: the searchable text layer is laid from these words on the kept page
     (``signing.textlayer``); tesseract's own ``pdf`` renderer cost 0.06-0.1 s a page more, to
-    re-compress the working copy's pixels, which the archive does not keep."""
-    with tempfile.TemporaryDirectory(prefix="dematflow-ocr-") as tmp:
+    re-compress the working copy's pixels, which the archive does not keep. The page images are
+    written under ``workdir`` (the system temp folder when None)."""
+    with tempfile.TemporaryDirectory(prefix="dematflow-ocr-", dir=workdir) as tmp:
         paths = [_write_image(image, tmp, f"page-{i}.tif") for i, image in enumerate(images)]
         listing, base = Path(tmp) / "pages.txt", Path(tmp) / "out"
         listing.write_text("".join(f"{path}\n" for path in paths), "utf-8")
@@ -123,12 +128,12 @@ def ocr_pages(
 
 
 def detect_orientation(
-    image: np.ndarray, *, timeout: float = 60.0, dpi: float | None = None
+    image: np.ndarray, *, timeout: float = 60.0, dpi: float | None = None, workdir: Path | None = None
 ) -> tuple[int, float]:
     """Clockwise rotation (0, 90, 180, 270) that puts the page upright, and tesseract's OSD confidence.
 
     (0, 0.0) when OSD finds too little text to decide: the page is left as it is."""
-    with tempfile.TemporaryDirectory(prefix="dematflow-osd-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="dematflow-osd-", dir=workdir) as tmp:
         src = _write_image(image, tmp)
         try:
             proc = run([str(src), "stdout", "--psm", "0", *_dpi_args(dpi)], timeout=timeout)

@@ -8,6 +8,7 @@ from importlib import metadata
 from typing import Protocol
 
 from extractors.capture import OcrOptions
+from extractors.sandbox import Budget
 from pipeline.catalogue import Catalogue, Duplicate
 from pipeline.records import Document
 from pipeline.settings import Settings
@@ -40,6 +41,8 @@ class Context:
             timeout=s.ocr_timeout,
             max_pages=s.limits.max_pages,
             max_pixels=s.limits.max_pixels,
+            budget=Budget(s.limits.stage_timeout, s.limits.stage_memory),
+            scratch=s.data_dir / "scratch" / "ocr",
         )
 
 

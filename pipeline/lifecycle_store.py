@@ -59,7 +59,8 @@ def build(
     issuer = {Side.PLATFORM: platform, Side.BUYER: buyer, Side.SUPPLIER: seller}[side]
     recipient = buyer if side is Side.SUPPLIER else seller
     when = datetime.fromisoformat(at)
-    number = doc.fields.get("BT-1") or doc.filename
+    # a file name may hold control characters (terminal escapes) that XML cannot carry
+    number = doc.fields.get("BT-1") or "".join(ch if ch.isprintable() else "_" for ch in doc.filename)
     credit_note = doc.doc_type is not None and doc.doc_type.value == "credit_note"
     invoice_type = doc.fields.get("BT-3") or ("381" if credit_note else "380")
     issue_date = _date(doc.fields.get("BT-2"))

@@ -17,7 +17,9 @@ from dematflow.errors import ConfigError
 class Limits:
     max_bytes: int = 50 * 1024 * 1024
     max_pages: int = 200
-    max_pixels: int = 200_000_000  # per page: an A4 page at 600 dpi is ~35 Mpx
+    max_pixels: int = 60_000_000  # per page: an A4 page at 600 dpi is ~35 Mpx
+    stage_timeout: float = 60.0  # seconds the reading of one document's untrusted content may take
+    stage_memory: int = 1024  # MB of address space that reading may use (a child process's rlimit)
 
 
 S3_VARIABLES = ("ENDPOINT", "BUCKET", "ACCESS_KEY", "SECRET_KEY")  # required together (DEMATFLOW_S3_*)
@@ -132,6 +134,8 @@ class Settings:
                 max_bytes=int(_number(env, "DEMATFLOW_MAX_BYTES", defaults.max_bytes)),
                 max_pages=int(_number(env, "DEMATFLOW_MAX_PAGES", defaults.max_pages)),
                 max_pixels=int(_number(env, "DEMATFLOW_MAX_PIXELS", defaults.max_pixels)),
+                stage_timeout=_number(env, "DEMATFLOW_STAGE_TIMEOUT", defaults.stage_timeout),
+                stage_memory=int(_number(env, "DEMATFLOW_STAGE_MEMORY", defaults.stage_memory)),
             ),
         )
 

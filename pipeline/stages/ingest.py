@@ -2,14 +2,27 @@
 
 from __future__ import annotations
 
-from dematflow.errors import EmptyInput, OversizedInput, UnsupportedInput
+from dematflow.errors import EmptyInput, HostileInput, OversizedInput, UnsupportedInput
 from extractors import images, pdftext, safexml
+from extractors.sandbox import Budget
 from extractors.sniff import FileKind, sniff
 from pipeline.context import Context, versions
 from pipeline.records import Document, Event, StageResult
 
 MIN_SIDE_PX = 50
 ACCEPTED = "PDF, TIFF, PNG, JPEG, or CII/UBL invoice XML"
+# What else a file with a PDF in its first KiB may start as: then it is two things at once.
+OTHER_KINDS = {
+    b"PK\x03\x04": "a ZIP archive",
+    b"\xff\xd8\xff": "a JPEG image",
+    b"\x89PNG": "a PNG image",
+    b"II*\x00": "a TIFF image",
+    b"MM\x00*": "a TIFF image",
+    b"GIF8": "a GIF image",
+    b"MZ": "a Windows program",
+    b"\x7fELF": "a program",
+    b"<": "HTML or XML",
+}
 
 
 def ingest(ctx: Context, doc: Document) -> StageResult:
@@ -24,6 +37,8 @@ def ingest(ctx: Context, doc: Document) -> StageResult:
         raise UnsupportedInput(f"unrecognised content (not {ACCEPTED})")
     if kind is FileKind.XML_OTHER:
         raise UnsupportedInput(f"XML that is not a CII or UBL invoice (accepted: {ACCEPTED})")
+    if kind is FileKind.PDF:
+        _refuse_polyglot(data)
     pages = _count_pages(ctx, kind, data)
     if pages == 0:
         raise EmptyInput("the PDF has no pages")
@@ -40,11 +55,23 @@ def ingest(ctx: Context, doc: Document) -> StageResult:
     return StageResult(doc.evolve(kind=kind, pages=pages, stage="ingest"), event)
 
 
+def _refuse_polyglot(data: bytes) -> None:
+    """A PDF that is also another kind of file shows one thing to one reader and another to the next."""
+    if not data.startswith(b"%PDF-"):
+        for magic, other in OTHER_KINDS.items():
+            if data.lstrip()[: len(magic)] == magic:
+                raise HostileInput(f"the file is {other} that also holds a PDF (a polyglot): refused")
+    end = data.rfind(b"%%EOF")
+    if end != -1 and b"PK\x05\x06" in data[end:]:  # a ZIP's central directory after the PDF's end
+        raise HostileInput("a ZIP archive is appended to the PDF (a polyglot): refused")
+
+
 def _count_pages(ctx: Context, kind: FileKind, data: bytes) -> int:
     """Open the content once so unreadable, encrypted or oversized files stop here."""
     limits = ctx.settings.limits
     if kind is FileKind.PDF:
-        return pdftext.pdf_page_count(data)
+        budget = Budget(limits.stage_timeout, limits.stage_memory)
+        return pdftext.checked_page_count(data, max_pages=limits.max_pages, budget=budget)
     if kind.is_image:
         pages = images.image_sizes(data, max_pages=limits.max_pages, max_pixels=limits.max_pixels)
         if any(min(size) < MIN_SIDE_PX for size in pages):
