@@ -205,14 +205,35 @@ def test_unreadable_files_go_to_failed_with_a_reason(
 def test_a_name_clash_in_done_never_overwrites(services: Services, tmp_path: Path) -> None:
     inbox = tmp_path / "in"
     inbox.mkdir()
-    with watching(services, inbox) as handed:
-        for n in range(3):
+    with watching(services, inbox):
+        for n in range(3):  # the next drop once the last has left the folder, as a station would
             (inbox / "scan.xml").write_text(f"<scan>{n}</scan>")
-            wait_for(lambda n=n: len(handed) == n + 1, what=f"drop {n}")  # type: ignore[misc]
+            wait_for(lambda n=n: len(files(inbox / ".done")) == n + 1, what=f"drop {n}")  # type: ignore[misc]
     done = inbox / ".done"
     assert [p.read_text() for p in (done / "scan.xml", done / "scan (2).xml", done / "scan (3).xml")] == [
         f"<scan>{n}</scan>" for n in range(3)
     ]
+
+
+def test_a_file_written_again_while_it_is_taken_is_taken_again(services: Services, tmp_path: Path) -> None:
+    inbox = tmp_path / "in"
+    inbox.mkdir()
+    scan = inbox / "scan.xml"
+    handed: list[Receipt] = []
+
+    def station_writes_again(receipt: Receipt) -> None:  # the same name, rewritten in place, mid-take
+        handed.append(receipt)
+        if len(handed) == 1:
+            with scan.open("r+") as f:
+                f.write("<scan>2</scan>")
+            os.utime(scan, ns=(time.time_ns(), time.time_ns() + 10**9))
+
+    scan.write_text("<scan>1</scan>")
+    with watching(services, inbox, station_writes_again):
+        wait_for(lambda: len(handed) == 2 and not scan.exists(), what="taken twice")
+    assert [p.read_text() for p in files(inbox / ".done")] == ["<scan>2</scan>"]
+    kept = sorted(services.store.get(d.objects["original"].key).decode() for d in documents(services))
+    assert kept == ["<scan>1</scan>", "<scan>2</scan>"]  # both versions kept, none lost
 
 
 def test_a_file_left_by_an_interruption_is_taken_again_without_a_duplicate(

@@ -218,6 +218,7 @@ class Watcher:
         limit = self.services.settings.limits.max_bytes
         with self._receiving:
             try:
+                before = fingerprint(path)
                 data = read_limited(path, limit)
             except FileNotFoundError:
                 log.warning("%r vanished before it was read", relative.as_posix())
@@ -229,6 +230,10 @@ class Watcher:
             del data
         log.info("received %r: document %s%s", relative.as_posix(), receipt.document_id, how)
         self.handoff(receipt)
+        if fingerprint(path) != before:  # written again in place meanwhile: those bytes are not kept yet
+            log.warning("%r changed while it was taken: taken again", relative.as_posix())
+            self.candidates.offer(root, path)  # busy, so it waits again once released
+            return
         if self.settings.delete:
             path.unlink()
         else:
@@ -253,6 +258,15 @@ class Watcher:
     def _report(self) -> None:
         c = self.counts
         log.info("watch: %d received, %d failed, %d waiting", c.received, c.failed, len(self.candidates))
+
+
+def fingerprint(path: Path) -> tuple[int, int, int] | None:
+    """What tells a file written again in place from the one read: inode, size, mtime."""
+    try:
+        st = path.lstat()
+    except FileNotFoundError:
+        return None
+    return st.st_ino, st.st_size, st.st_mtime_ns
 
 
 def start_observer(settings: WatchSettings, offer: Callable[[Path], None]) -> Observer:
