@@ -21,6 +21,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -43,6 +44,7 @@ _VOCABULARY = (
 )
 WORDS = _VOCABULARY.split(" ")
 STATUSES = [Status.ARCHIVED] * 7 + [Status.NEEDS_REVIEW, Status.REJECTED, Status.QUARANTINED]
+START = datetime(2020, 1, 1, tzinfo=UTC)  # one document a second from here
 CODES = [200, 202, 204, 205, 205, 205, 212, 212, 210, 213]
 
 
@@ -71,7 +73,7 @@ def generate(engine: Engine, rows: int, seed: int = 1) -> None:
                 sha256=f"{n:064x}",
                 filename=f"facture-{n}.pdf",
                 size=1000,
-                received_at=f"2026-01-01T00:00:00.{n:09d}",
+                received_at=(START + timedelta(seconds=n)).isoformat(timespec="microseconds"),
                 status=rng.choice(STATUSES),
                 tenant=f"siren:{siren}" if rng.random() < 0.8 else "org",
                 fields=fields,
@@ -89,7 +91,8 @@ def generate(engine: Engine, rows: int, seed: int = 1) -> None:
                     **search.columns(fields),
                 }
             )
-            fts.append({"r": search.fts_rowid(doc.id), "id": doc.id, "body": body})
+            fts.append({"r": search.text_key(doc.received_at), "id": doc.id, "body": body})
+            index[-1]["text_key"] = fts[-1]["r"]
             life.append(
                 {
                     "document_id": doc.id,
@@ -113,7 +116,7 @@ def generate(engine: Engine, rows: int, seed: int = 1) -> None:
                 conn.execute(
                     insert(search_table), [{k: v for k, v in r.items() if k != "body"} for r in index]
                 )
-                conn.execute(text("INSERT INTO search_fts (rowid, id, body) VALUES (:r, :id, :body)"), fts)
+                conn.execute(text("INSERT INTO search_text (rowid, id, body) VALUES (:r, :id, :body)"), fts)
     with engine.begin() as conn:
         conn.execute(text("ANALYZE"))
 
@@ -156,6 +159,9 @@ def queries(engine: Engine, rng: random.Random) -> dict[str, Callable[[], Criter
         "text, one word": lambda: Criteria(text=rng.choice(WORDS)),
         "text, two words": lambda: Criteria(text=" ".join(rng.sample(WORDS, 2))),
         "text + seller": lambda: Criteria(text=rng.choice(WORDS), siren=rng.choice(sirens)),
+        "text + tenant": lambda: Criteria(text=rng.choice(WORDS), tenant=f"siren:{rng.choice(sirens)}"),
+        "text + status": lambda: Criteria(text=rng.choice(WORDS), status=Status.REJECTED),
+        "text, rare": lambda: Criteria(text=f"F{rng.randrange(200_000):07d}"),
     }
 
 

@@ -150,6 +150,13 @@ lifecycle = Table(
     Column("sha256", String(64), nullable=False),
 )
 
+# SQLite's full text: its rowid follows receipt order (search.text_key), so a match is read in the order
+# results are listed and the first page stops early.
+SQLITE_TEXT_TABLE = (
+    "CREATE VIRTUAL TABLE IF NOT EXISTS search_text USING fts5(id UNINDEXED, body, "
+    "tokenize = 'unicode61 remove_diacritics 2')"
+)
+
 # What search looks at (pipeline/search.py), one row per document, written with the document.
 # The text goes to ``tsv`` (tsvector, French, GIN) on PostgreSQL and to the FTS5 table on SQLite.
 search = Table(
@@ -169,6 +176,7 @@ search = Table(
     Column("amount", Numeric(18, 2), index=True),  # BT-112 as a number
     Column("text_state", String(10), nullable=False, index=True),  # fields, pending (capture unread), capture
     Column("tsv", Text().with_variant(TSVECTOR(), "postgresql")),
+    Column("text_key", BigInteger),  # SQLite: the rowid of this document's search_text row
     Index("ix_search_listing", "received_at", "id"),
     Index("ix_search_tenant", "tenant", "received_at", "id"),
 )
@@ -180,10 +188,7 @@ event.listen(
 event.listen(
     search,
     "after_create",
-    DDL(
-        "CREATE VIRTUAL TABLE IF NOT EXISTS search_fts USING fts5(id UNINDEXED, body, "
-        "tokenize = 'unicode61 remove_diacritics 2')"
-    ).execute_if(dialect="sqlite"),
+    DDL(SQLITE_TEXT_TABLE).execute_if(dialect="sqlite"),
 )
 
 GENESIS = "0" * 64
@@ -200,6 +205,10 @@ def make_engine(url: str) -> Engine:
             _sqlite_locking(engine)
         metadata.create_all(engine)
         with engine.begin() as conn:
+            if url.startswith("sqlite"):
+                from pipeline.search import upgrade_sqlite_text  # search builds on this module
+
+                upgrade_sqlite_text(conn)
             if conn.execute(journal_head.select()).first() is None:
                 conn.execute(journal_head.insert().values(id=1, seq=0, hash=GENESIS))
     except Exception as exc:  # any driver error: the database is not usable

@@ -17,16 +17,32 @@ import logging
 import re
 import unicodedata
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, Engine, Select, exists, func, literal_column, or_, select, text, tuple_
+from sqlalchemy import (
+    Connection,
+    Engine,
+    Integer,
+    Select,
+    String,
+    exists,
+    func,
+    literal_column,
+    or_,
+    select,
+    table,
+    text,
+    tuple_,
+)
+from sqlalchemy import column as sql_column
 from sqlalchemy.sql.elements import ColumnElement
 
 from dematflow.errors import DematflowError, NotFound
 from extractors.identifiers import compact, vat_siren
 from pipeline.accounts import Account, Role
-from pipeline.db import documents, lifecycle, search
+from pipeline.db import SQLITE_TEXT_TABLE, documents, lifecycle, search
 from pipeline.records import Document, Status
 
 if TYPE_CHECKING:
@@ -34,6 +50,10 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+FEW_ROWS = 3000  # other criteria matching fewer rows than this: each is looked up in the full text
+KEY_SLOTS = 1024  # search_text keys per microsecond of receipt
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_TEXT = table("search_text", sql_column("rowid", Integer), sql_column("id", String))
 MAX_AMOUNT = Decimal("1e16")  # what Numeric(18, 2) holds
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _WORD = re.compile(r"\w+")
@@ -86,26 +106,116 @@ def index(conn: Connection, doc: Document, captured: str | None = None) -> None:
     else:
         conn.execute(search.update().where(search.c.id == doc.id).values(**row))
     if body is not None and conn.dialect.name == "sqlite":
-        key = fts_rowid(doc.id)
-        conn.execute(text("DELETE FROM search_fts WHERE rowid = :r"), {"r": key})
-        conn.execute(
-            text("INSERT INTO search_fts (rowid, id, body) VALUES (:r, :id, :body)"),
-            {"r": key, "id": doc.id, "body": _clean(body)},
-        )
+        _write_text(conn, doc, _clean(body))
+
+
+def _write_text(conn: Connection, doc: Document | _Keyed, body: str) -> None:
+    """The document's row of ``search_text``, at the first free key of its receipt microsecond."""
+    low = text_key(doc.received_at)
+    span = {"lo": low, "hi": low + KEY_SLOTS - 1, "id": doc.id}
+    conn.execute(text("DELETE FROM search_text WHERE rowid BETWEEN :lo AND :hi AND id = :id"), span)
+    within = text("SELECT rowid FROM search_text WHERE rowid BETWEEN :lo AND :hi")
+    taken = {r[0] for r in conn.execute(within, span)}
+    start = int.from_bytes(hashlib.sha256(doc.id.encode()).digest()[:2], "big")
+    slot = next(s for n in range(KEY_SLOTS) if (s := low + (start + n) % KEY_SLOTS) not in taken)
+    conn.execute(
+        text("INSERT INTO search_text (rowid, id, body) VALUES (:r, :id, :body)"),
+        {"r": slot, "id": doc.id, "body": body},
+    )
+    conn.execute(search.update().where(search.c.id == doc.id).values(text_key=slot))
 
 
 def find(engine: Engine, criteria: Criteria, *, limit: int = 50) -> list[Document]:
     """The documents that meet every criterion, in the order received."""
-    stmt = (
-        select(documents.c.record)
-        .select_from(search.join(documents, documents.c.id == search.c.id))
-        .where(*_conditions(engine.dialect.name, criteria))
-        .order_by(search.c.received_at, search.c.id)
-        .limit(limit)
-    )
     with engine.connect() as conn:
-        rows = conn.execute(stmt).all()
+        if engine.dialect.name == "sqlite" and criteria.text:
+            stmt = _sqlite_text_query(conn, criteria)
+        else:
+            stmt = (
+                select(documents.c.record)
+                .select_from(search.join(documents, documents.c.id == search.c.id))
+                .where(*_conditions(engine.dialect.name, criteria))
+                .order_by(search.c.received_at, search.c.id)
+            )
+        rows = conn.execute(stmt.limit(limit)).all()
     return [Document.from_json(json.loads(r.record)) for r in rows]
+
+
+def _sqlite_text_query(conn: Connection, criteria: Criteria) -> Select[Any]:
+    """Full text on SQLite, by the cheaper of two plans. When the other criteria narrow the search to
+    few rows, those rows are read in order and each is looked up among the keys the match gives.
+    Otherwise the match is read in key order (receipt order) and stops after the first page, instead
+    of loading and sorting every match of a common word."""
+    words = _WORD.findall(_clean(criteria.text or ""))
+    match = literal_column("search_text").op("MATCH")(" ".join(f'"{w}"*' for w in words) or '""')
+    where = _conditions("sqlite", dataclasses.replace(criteria, text=None))
+    if where and _fewer_than(conn, where, FEW_ROWS):
+        probe = search.c.text_key.in_(select(_TEXT.c.rowid).where(match))  # the keys of the match, once
+        return (
+            select(documents.c.record)
+            .select_from(search.join(documents, documents.c.id == search.c.id))
+            .where(*where, probe)
+            .order_by(search.c.received_at, search.c.id)
+        )
+    where = _conditions("sqlite", dataclasses.replace(criteria, text=None, after=None))
+    where.append(match)
+    if criteria.after is not None:
+        where.append(_TEXT.c.rowid > _after_key(conn, *criteria.after))
+    return (
+        select(documents.c.record)
+        .select_from(
+            _TEXT.join(search, search.c.id == _TEXT.c.id).join(documents, documents.c.id == search.c.id)
+        )
+        .where(*where)
+        .order_by(_TEXT.c.rowid)
+    )
+
+
+def _fewer_than(conn: Connection, where: list[ColumnElement[bool]], n: int) -> bool:
+    rows = select(search.c.id).select_from(search.join(documents, documents.c.id == search.c.id))
+    counted = select(func.count()).select_from(rows.where(*where).limit(n).subquery())
+    return int(conn.execute(counted).scalar_one()) < n
+
+
+def _after_key(conn: Connection, received_at: str, doc_id: str) -> int:
+    """The key of the last result seen (its row, else the end of its microsecond)."""
+    low = text_key(received_at)
+    found = conn.execute(
+        text("SELECT rowid FROM search_text WHERE rowid BETWEEN :lo AND :hi AND id = :id"),
+        {"lo": low, "hi": low + KEY_SLOTS - 1, "id": doc_id},
+    ).scalar()
+    return int(found) if found is not None else low + KEY_SLOTS - 1
+
+
+def text_key(received_at: str) -> int:
+    """The lowest ``search_text`` key of a receipt time: its microsecond since 1970, times KEY_SLOTS
+    (documents received in one microsecond share its slots)."""
+    try:
+        moment = datetime.fromisoformat(received_at)
+    except ValueError:
+        return 0
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    micros = (moment - EPOCH) // timedelta(microseconds=1)
+    return max(0, micros) * KEY_SLOTS
+
+
+def upgrade_sqlite_text(conn: Connection) -> None:
+    """Create ``search_text`` if the catalogue predates it, moving the rows of the older
+    ``search_fts`` (keyed by a hash of the id) over to receipt-order keys."""
+    conn.execute(text(SQLITE_TEXT_TABLE))
+    if not any(r[1] == "text_key" for r in conn.execute(text("PRAGMA table_info(search)"))):
+        conn.execute(text("ALTER TABLE search ADD COLUMN text_key BIGINT"))
+    old = conn.execute(text("SELECT 1 FROM sqlite_master WHERE name = 'search_fts'")).first()
+    if old is None:
+        return
+    rows = conn.execute(
+        text("SELECT f.id, f.body, s.received_at FROM search_fts f JOIN search s ON s.id = f.id")
+    ).all()
+    for r in rows:
+        _write_text(conn, _Keyed(r.id, r.received_at), r.body)
+    conn.execute(text("DROP TABLE search_fts"))
+    log.info("search: %d full-text rows moved to receipt-order keys", len(rows))
 
 
 def find_for(services: Services, account: Account, criteria: Criteria, *, limit: int = 50) -> list[Document]:
@@ -197,11 +307,7 @@ def _matches(dialect: str, query: str) -> ColumnElement[bool]:
         plain = search.c.tsv.op("@@")(func.plainto_tsquery("simple", _unaccent(" ".join(words))))
         return or_(stemmed, plain)
     match = " ".join(f'"{w}"*' for w in words)
-    fts: Select[Any] = (
-        select(literal_column("id"))
-        .select_from(text("search_fts"))
-        .where(text("search_fts MATCH :q").bindparams(q=match))
-    )
+    fts: Select[Any] = select(_TEXT.c.id).where(literal_column("search_text").op("MATCH")(match))
     return search.c.id.in_(fts)
 
 
@@ -252,8 +358,12 @@ def _tsvector(body: str) -> ColumnElement[Any]:
     return func.to_tsvector("french", body).op("||")(func.to_tsvector("simple", _unaccent(body)))
 
 
-def fts_rowid(doc_id: str) -> int:
-    return int.from_bytes(hashlib.sha256(doc_id.encode()).digest()[:8], "big", signed=True)
+@dataclass(frozen=True)
+class _Keyed:
+    """What a ``search_text`` key is made of, for rows moved over without their whole document."""
+
+    id: str
+    received_at: str
 
 
 def _clean(value: str) -> str:

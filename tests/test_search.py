@@ -301,3 +301,64 @@ def test_the_cli_door(seeded: Services) -> None:
     assert [json.loads(line)["document_id"] for line in found.stdout.splitlines()] == ["d1"]
     bad = subprocess.run([*cmd, "--from", "hier"], capture_output=True, text=True, timeout=300)
     assert bad.returncode == 7 and "--from" in bad.stderr
+
+
+def _many(services: Services, n: int) -> list[str]:
+    """``n`` documents sharing a word, two of them received in the same microsecond."""
+    made = []
+    for i in range(n):
+        doc = Document(
+            id=f"m{i:03d}",
+            sha256=f"{i:064x}",
+            filename=f"m{i}.pdf",
+            size=1,
+            received_at=f"2026-07-01T10:00:{min(i, n - 2):02d}.000001+00:00",
+            tenant="tenant-a",
+            status=Status.ARCHIVED,
+            fields={"BT-1": f"N{i}", "BT-27": "Transports Lebrun"},
+        )
+        services.catalogue.create(StageResult(doc, Event("ingest", "received", doc.id)))
+        made.append(doc.id)
+    return sorted(made, key=lambda d: (services.catalogue.get(d).received_at, d))
+
+
+@pytest.mark.parametrize("few_rows", [0, 10**6], ids=["match-driven", "criteria-driven"])
+def test_sqlite_full_text_pages_in_the_order_received(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch, few_rows: int
+) -> None:
+    # Given 30 documents with the same word, two received in one microsecond (one key slot each),
+    # when a full-text search is read 7 at a time by either plan, then each comes once, in order.
+    monkeypatch.setattr(search, "FEW_ROWS", few_rows)
+    services = open_services(settings)
+    expected = _many(services, 30)
+    seen: list[str] = []
+    after = None
+    while True:
+        page = search.find(
+            services.catalogue.engine, Criteria(text="lebrun", tenant="tenant-a", after=after), limit=7
+        )
+        seen += [d.id for d in page]
+        if len(page) < 7:
+            break
+        after = (page[-1].received_at, page[-1].id)
+    assert seen[:28] == expected[:28] and set(seen[28:]) == {"m028", "m029"}  # the last two: one microsecond
+
+
+def test_an_sqlite_catalogue_from_before_receipt_order_keys_is_upgraded(settings: Settings) -> None:
+    # Given a catalogue whose full text sits in the older search_fts (keys hashed from the id),
+    services = open_services(settings)
+    _many(services, 5)
+    with services.catalogue.engine.begin() as conn:
+        conn.execute(text("CREATE VIRTUAL TABLE search_fts USING fts5(id UNINDEXED, body)"))
+        conn.execute(
+            text("INSERT INTO search_fts (rowid, id, body) SELECT -rowid, id, body FROM search_text")
+        )
+        conn.execute(text("DROP TABLE search_text"))
+        conn.execute(text("UPDATE search SET text_key = NULL"))
+    services.catalogue.engine.dispose()
+    # when it is opened again, then its rows are moved over and full text finds them as before.
+    again = open_services(settings)
+    found = [d.id for d in search.find(again.catalogue.engine, Criteria(text="lebrun"))]
+    assert found[:3] == ["m000", "m001", "m002"] and set(found[3:]) == {"m003", "m004"}
+    with again.catalogue.engine.connect() as conn:
+        assert conn.execute(text("SELECT name FROM sqlite_master WHERE name = 'search_fts'")).first() is None
