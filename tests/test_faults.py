@@ -10,7 +10,6 @@ import shutil
 import socket
 import subprocess
 import time
-import uuid
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -18,17 +17,15 @@ from pathlib import Path
 import pika
 import pytest
 import redis
-from sqlalchemy import create_engine, text
 
 from pipeline.context import Services, open_services
 from pipeline.settings import Settings
-from tests.conftest import make_settings, port_open, require
+from tests.conftest import fresh_database, make_settings, port_open, require
 from tests.fault_batch import Workers, check_batch, drive, submit, write_batch
 
 pytestmark = pytest.mark.services
 
 DOCUMENTS = int(os.environ.get("DEMATFLOW_FAULT_DOCUMENTS", "200"))
-ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 REDIS_URL = "redis://127.0.0.1:6379/14"  # this module's own database (test_watch has 12): only it is flushed
 AMQP_URL = "amqp://guest:guest@127.0.0.1:5672/%2F"
 # dramatiq's RabbitMQ broker has no namespace: the actors' queues, purged only inside these tests.
@@ -37,15 +34,8 @@ AMQP_QUEUES = [f"{q}{s}" for q in ("dematflow", "dematflow.ocr") for s in ("", "
 
 @pytest.fixture
 def pg_url() -> Iterator[str]:
-    require(port_open("127.0.0.1", 5432), "PostgreSQL on 127.0.0.1:5432")
-    name = f"dematflow_faults_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    yield f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
-    admin.dispose()
+    with fresh_database("dematflow_faults") as url:
+        yield url
 
 
 def purge_rabbitmq() -> None:

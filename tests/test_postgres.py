@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import itertools
 import threading
-import uuid
 from collections.abc import Iterator
 from dataclasses import replace
 
 import pytest
-from sqlalchemy import create_engine, text
 
 from cli.samples import Sample
 from pipeline.audit import verify
@@ -18,22 +16,6 @@ from pipeline.context import Services, open_services
 from pipeline.records import Event
 from pipeline.run import process
 from pipeline.settings import Settings
-from tests.conftest import port_open, require
-
-ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-
-
-@pytest.fixture
-def pg_url() -> Iterator[str]:
-    require(port_open("127.0.0.1", 5432), "PostgreSQL on 127.0.0.1:5432")
-    name = f"dematflow_test_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    yield f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
-    admin.dispose()
 
 
 @pytest.fixture

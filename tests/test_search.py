@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from decimal import Decimal
@@ -13,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import create_engine, insert, text
+from sqlalchemy import insert, text
 
 from api.app import create_app
 from extractors.results import DocType
@@ -25,8 +24,7 @@ from pipeline.db import search as search_table
 from pipeline.records import Document, Event, StageResult, Status
 from pipeline.search import Criteria
 from pipeline.settings import Settings
-from tests.conftest import make_settings, port_open, require
-from tests.test_postgres import ADMIN_URL, pg_url  # noqa: F401  (the fresh-database fixture)
+from tests.conftest import fresh_database, make_settings
 
 
 @dataclass(frozen=True)
@@ -144,19 +142,10 @@ def seeded_once(
         yield seed(services)
         services.catalogue.engine.dispose()
         return
-    require(port_open("127.0.0.1", 5432), "PostgreSQL on 127.0.0.1:5432")
-    name = f"dematflow_test_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        services = open_services(replace(settings, database_url=ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"))
+    with fresh_database() as url:
+        services = open_services(replace(settings, database_url=url))
         yield seed(services)
         services.catalogue.engine.dispose()
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def ids(services: Services, **criteria: object) -> list[str]:
