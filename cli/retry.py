@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import getpass
 from collections.abc import Iterator
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import typer
@@ -13,6 +13,7 @@ import typer
 from cli.app import app, door, emit, err, out, services_of
 from cli.render import exit_code, outcome_json, outcomes_table, safe
 from dematflow.errors import InvalidRequest
+from pipeline import stalled
 from pipeline.catalogue import Query
 from pipeline.context import Services
 from pipeline.records import Document, Status
@@ -36,6 +37,12 @@ def retry(
     ctx: typer.Context,
     document_ids: list[str] = typer.Argument(None, metavar="[ID]...", help="Documents to retry."),
     all_quarantined: bool = typer.Option(False, "--quarantined", help="Every quarantined document."),
+    all_stalled: bool = typer.Option(
+        False, "--stalled", help="Every document still in the pipeline with no progress for --older-than."
+    ),
+    older_than: float = typer.Option(
+        None, "--older-than", help="With --stalled: seconds without progress (default DEMATFLOW_STALLED_S)."
+    ),
     since: str = typer.Option(None, "--since", help="With --quarantined: received on or after DATE."),
     force: bool = typer.Option(
         False, "--force", help="Also documents whose bytes were refused, or closed by a 501 Irrecevable."
@@ -45,19 +52,24 @@ def retry(
     as_json: bool = typer.Option(False, "--json", help="One JSON object per document."),
 ) -> None:
     """Re-open quarantined documents at the stage they failed at and take them through again, in this
-    process or, when DEMATFLOW_BROKER_URL is set, queued for the workers. Documents quarantined for
-    their bytes (empty, corrupt, unsupported: they would fail the same way) or whose lifecycle is
-    closed by 501 Irrecevable are refused unless --force; with --force the new outcome is journalled
-    and the 501 stays. Exit codes as `process` (0: all archived; queued: 0), 7 when an ID named is
-    refused."""
-    if bool(document_ids) == all_quarantined:
-        raise InvalidRequest("name document IDs or --quarantined (one or the other)")
+    process or, when DEMATFLOW_BROKER_URL is set, queued for the workers. --stalled sends again the
+    next step of documents whose message a broker lost (the workers also do it by themselves).
+    Documents quarantined for their bytes (empty, corrupt, unsupported: they would fail the same way)
+    or whose lifecycle is closed by 501 Irrecevable are refused unless --force; with --force the new
+    outcome is journalled and the 501 stays. Exit codes as `process` (0: all archived; queued: 0), 7
+    when an ID named is refused."""
+    if [bool(document_ids), all_quarantined, all_stalled].count(True) != 1:
+        raise InvalidRequest("name document IDs, --quarantined or --stalled (one of them)")
     if since is not None:
         try:
             since = date.fromisoformat(since).isoformat()
         except ValueError:
             raise InvalidRequest(f"--since {since!r} is not a date such as 2026-03-31") from None
     services = services_of(ctx)
+    if all_stalled:
+        wait = timedelta(seconds=services.settings.stalled_s if older_than is None else older_than)
+        late = [services.catalogue.get(i) for i in stalled.stalled(services, wait)]
+        raise typer.Exit(exit_code(_take_through(services, late, as_json)))
     who = by or getpass.getuser()
     docs = [services.catalogue.get(i) for i in document_ids] if document_ids else quarantined(services, since)
     reopened, refused = [], 0

@@ -112,6 +112,15 @@ review_locks = Table(
     Column("until", String(40), nullable=False),
 )
 
+# Who does a periodic job now (pipeline/stalled.py): one holder per name until ``until``.
+leases = Table(
+    "leases",
+    metadata,
+    Column("name", String(60), primary_key=True),
+    Column("holder", String(200), nullable=False),
+    Column("until", String(40), nullable=False),
+)
+
 journal = Table(
     "journal",
     metadata,

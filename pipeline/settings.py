@@ -81,6 +81,8 @@ class Settings:
     review_threshold: float = 0.8
     ocr_jobs: int = max(1, os.cpu_count() or 1)  # processes for the pages of one document
     in_flight: int = 2  # documents the embedded mode runs at once (one seals while the next is read)
+    stalled_s: float = 900.0  # queue mode: a document this long without progress gets its step sent again
+    sweep_s: float = 60.0  # queue mode: how often the workers look for stalled documents
     worker_processes: int = max(1, os.cpu_count() or 1)
     limits: Limits = Limits()
     rules_dir: Path | None = None  # third-party rule files (XRechnung, CDAR); None: looked up beside the repo
@@ -122,6 +124,8 @@ class Settings:
             worker_processes=int(_number(env, "DEMATFLOW_WORKER_PROCESSES", os.cpu_count() or 1)),
             ocr_jobs=int(_number(env, "DEMATFLOW_OCR_JOBS", os.cpu_count() or 1)),
             in_flight=int(_number(env, "DEMATFLOW_IN_FLIGHT", 2)),
+            stalled_s=_number(env, "DEMATFLOW_STALLED_S", 900.0),
+            sweep_s=_number(env, "DEMATFLOW_SWEEP_S", 60.0),
             rules_dir=_path(env, "DEMATFLOW_RULES_DIR"),
             org_name=env.get("DEMATFLOW_ORG_NAME") or "Organisation acheteuse",
             org_siren=env.get("DEMATFLOW_ORG_SIREN") or None,

@@ -5,10 +5,12 @@ from __future__ import annotations
 import dataclasses
 import functools
 import logging
+import threading
 
 import dramatiq
 
 from extractors import tesseract
+from pipeline import stalled
 from pipeline.context import Services, open_services
 from pipeline.settings import Settings
 from signing import pdfsig
@@ -30,3 +32,5 @@ def services() -> Services:
 
 
 actors = Actors(broker, services)
+# Messages a broker lost (a restart, a failed acknowledgement) are sent again by one process at a time.
+threading.Thread(target=stalled.sweep_forever, args=(services, actors.send), daemon=True).start()
