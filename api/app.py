@@ -18,7 +18,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Gauge, gen
 from sqlalchemy import text
 from starlette.middleware.sessions import SessionMiddleware
 
-from api import documents, evidence, portal, problems, review, review_pages, search
+from api import audit_pages, documents, evidence, portal, problems, review, review_pages, search
 from api.auth import LoginLimiter, current_account
 from api.middleware import BodyLimit, Metrics, SecurityHeaders
 from api.models import AccountOut
@@ -62,6 +62,7 @@ def create_app(settings: Settings | None = None, api: ApiSettings | None = None)
     app.include_router(_ops_router(registry))
     app.include_router(portal.router)
     app.include_router(review_pages.router)
+    app.include_router(audit_pages.router)
     portal.mount_static(app)
 
     Gauge(

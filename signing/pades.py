@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import io
 import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.misc import PdfError
@@ -18,7 +21,50 @@ from signing.credentials import SealCredentials
 
 log = logging.getLogger(__name__)
 
-__all__ = ["Sealed", "seal_pdf"]
+__all__ = ["SealStatus", "Sealed", "check_last_seal", "seal_pdf"]
+
+
+@dataclass(frozen=True)
+class SealStatus:
+    """What pyHanko says of the last signature of a PDF (the seal dematflow added last)."""
+
+    signed: bool  # a signature is there at all
+    valid: bool = False  # intact, and valid against the trust roots given
+    whole_file: bool = False  # nothing was added after it
+    timestamp_valid: bool | None = None  # None: no timestamp in it
+    signer_der: bytes | None = None  # the signing certificate
+    unreadable: str | None = None  # why the signature could not be read
+
+
+def check_last_seal(pdf: bytes, trust_roots: Sequence[Path]) -> SealStatus:
+    """Validate the last signature offline, against ``trust_roots`` (our own chain) only."""
+    from pyhanko.keys import load_cert_from_pemder
+    from pyhanko.pdf_utils.reader import PdfFileReader
+    from pyhanko.sign.validation import validate_pdf_signature
+    from pyhanko.sign.validation.status import SignatureCoverageLevel
+    from pyhanko_certvalidator import ValidationContext
+
+    try:
+        signatures = PdfFileReader(io.BytesIO(pdf), strict=False).embedded_signatures
+        if not signatures:
+            return SealStatus(signed=False)
+        last = signatures[-1]
+        offline = ValidationContext(
+            trust_roots=[load_cert_from_pemder(str(p)) for p in trust_roots], allow_fetching=False
+        )
+        status = validate_pdf_signature(
+            last, signer_validation_context=offline, ts_validation_context=offline
+        )
+    except (PdfError, ValueError, KeyError, TypeError) as exc:
+        return SealStatus(signed=True, unreadable=type(exc).__name__)
+    ts = status.timestamp_validity
+    return SealStatus(
+        signed=True,
+        valid=bool(status.intact and status.valid),
+        whole_file=status.coverage is SignatureCoverageLevel.ENTIRE_FILE,
+        timestamp_valid=None if ts is None else bool(ts.intact and ts.valid),
+        signer_der=last.signer_cert.dump(),
+    )
 
 
 def seal_pdf(

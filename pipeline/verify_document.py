@@ -1,0 +1,301 @@
+"""Verify one document for an auditor: its objects re-hashed against the catalogue and the journal, its
+journal rows and their links to the rows around them, the day seals over those rows, and the seal of
+its kept copy. Each check says OK, failed (with its problems) or not checked (and why): never OK for
+what did not run. ``verify`` only reads; ``record`` journals who verified what and the outcome.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import select
+
+from dematflow.errors import DematflowError, NotFound
+from pipeline import journal
+from pipeline.db import GENESIS, objects
+from pipeline.db import journal as journal_table
+from pipeline.journal import Entry, canonical
+from pipeline.records import Document, Event, Status, utcnow
+from storage import keys
+from storage.base import sha256_hex
+
+if TYPE_CHECKING:
+    from pipeline.accounts import Account
+    from pipeline.context import Services
+
+log = logging.getLogger(__name__)
+
+
+class Outcome(StrEnum):
+    OK = "ok"
+    FAILED = "failed"
+    NOT_CHECKED = "not_checked"
+
+
+@dataclass(frozen=True)
+class Problem:
+    """What a check found: ``code`` names it (the door words it), ``where`` is a key, a row or a day."""
+
+    code: str
+    where: str
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str  # "objects" | "journal" | "days" | "seal"
+    outcome: Outcome
+    count: int = 0  # what was looked at: objects, rows, days, signatures
+    problems: tuple[Problem, ...] = ()
+    notes: tuple[Problem, ...] = ()  # what this check did not cover, or why it did not run
+
+    @classmethod
+    def of(cls, name: str, count: int, problems: list[Problem], notes: list[Problem] | None = None) -> Check:
+        outcome = Outcome.FAILED if problems else Outcome.OK
+        return cls(name, outcome, count, tuple(problems), tuple(notes or ()))
+
+    @classmethod
+    def skipped(cls, name: str, code: str, where: str = "", detail: str = "") -> Check:
+        return cls(name, Outcome.NOT_CHECKED, notes=(Problem(code, where, detail),))
+
+
+@dataclass(frozen=True)
+class DocumentVerification:
+    document_id: str
+    at: str
+    checks: tuple[Check, ...]
+
+    @property
+    def outcome(self) -> Outcome:
+        """Failed if any check failed; not checked if any could not run; OK only when all ran and held."""
+        found = {c.outcome for c in self.checks}
+        for worst in (Outcome.FAILED, Outcome.NOT_CHECKED):
+            if worst in found:
+                return worst
+        return Outcome.OK
+
+
+def verify(services: Services, document_id: str) -> DocumentVerification:
+    """Run the four checks on one document (NotFound for an unknown id)."""
+    doc = services.catalogue.get(document_id)
+    rows = list(journal.entries(services.catalogue.engine, document_id=doc.id))
+    checks = (
+        _objects(services, doc, rows),
+        _chain(services, rows),
+        _days(services, doc, rows),
+        _seal(services, doc),
+    )
+    return DocumentVerification(doc.id, utcnow(), checks)
+
+
+def record(services: Services, account: Account, result: DocumentVerification) -> journal.Entry:
+    """Journal the verification as a read (stage ``access``: it changes nothing, so no edit goes stale)."""
+    detail: dict[str, Any] = {
+        "account": account.id,
+        "role": account.role.value,
+        "outcome": result.outcome.value,
+        "checks": {c.name: c.outcome.value for c in result.checks},
+        "problems": [
+            {"check": c.name, "code": p.code, "where": p.where} for c in result.checks for p in c.problems
+        ],
+    }
+    return services.catalogue.record(Event("access", "verified", result.document_id, detail=detail))
+
+
+def _objects(services: Services, doc: Document, rows: list[Entry]) -> Check:
+    journalled: dict[str, str] = {}
+    for entry in rows:  # the first fingerprint the journal gave each key is the one that counts
+        outputs = entry.body.get("outputs", {})
+        for key, digest in (outputs if isinstance(outputs, dict) else {}).items():
+            journalled.setdefault(str(key), str(digest))
+    with services.catalogue.engine.connect() as conn:
+        query = select(objects.c.role, objects.c.sha256).where(objects.c.document_id == doc.id)
+        catalogued = {r.role: r.sha256 for r in conn.execute(query)}
+    problems: list[Problem] = []
+    for role, obj in sorted(doc.objects.items()):
+        expected = journalled.get(obj.key)
+        if expected is None:
+            problems.append(Problem("not_journalled", obj.key))
+            continue
+        if catalogued.get(role) is None:
+            problems.append(Problem("not_catalogued", obj.key))
+        elif catalogued[role] != expected:
+            problems.append(Problem("catalogue_changed", obj.key, _pair(catalogued[role], expected)))
+        if obj.sha256 != expected:
+            problems.append(Problem("record_changed", obj.key, _pair(obj.sha256, expected)))
+        try:
+            actual = sha256_hex(services.store.get(obj.key))
+        except NotFound:
+            problems.append(Problem("missing", obj.key))
+            continue
+        except DematflowError as exc:  # the archive does not answer: nothing was re-hashed
+            return Check.skipped("objects", "archive_unavailable", obj.key, exc.message)
+        if actual != expected:
+            problems.append(Problem("content_changed", obj.key, _pair(actual, expected)))
+    if not doc.objects:
+        return Check.skipped("objects", "no_objects")
+    return Check.of("objects", len(doc.objects), problems)
+
+
+def _chain(services: Services, rows: list[Entry]) -> Check:
+    """Each row recomputes, chains to the row before it (whoever's it is) and the row after chains to it."""
+    if not rows:
+        return Check.of("journal", 0, [Problem("no_rows", "journal")])
+    engine = services.catalogue.engine
+    around = {e.seq - 1 for e in rows} | {e.seq + 1 for e in rows}
+    neighbours = _rows_at(services, around - {e.seq for e in rows})
+    by_seq = {**neighbours, **{e.seq: e for e in rows}}
+    head_seq, head_hash = journal.head(engine)
+    problems: list[Problem] = []
+    for entry in rows:
+        where = f"journal seq {entry.seq}"
+        if entry.expected_hash() != entry.hash:
+            problems.append(Problem("row_edited", where, f"{entry.stage}/{entry.action}"))
+        before = by_seq.get(entry.seq - 1)
+        if entry.seq == 1:
+            if entry.prev_hash != GENESIS:
+                problems.append(Problem("not_chained", where))
+        elif before is None:
+            problems.append(Problem("row_deleted", f"journal seq {entry.seq - 1}"))
+        elif before.hash != entry.prev_hash:
+            problems.append(Problem("not_chained", where))
+        elif before.expected_hash() != before.hash and before.seq in neighbours:
+            problems.append(Problem("previous_edited", f"journal seq {before.seq}"))
+        after = by_seq.get(entry.seq + 1)
+        if after is not None and after.prev_hash != entry.hash:
+            problems.append(Problem("next_not_chained", f"journal seq {after.seq}"))
+        elif after is None and entry.seq < head_seq:
+            problems.append(Problem("row_deleted", f"journal seq {entry.seq + 1}"))
+        elif after is None and head_hash != entry.hash:
+            problems.append(Problem("head_mismatch", "journal head"))
+    return Check.of("journal", len(rows), problems)
+
+
+def _rows_at(services: Services, seqs: set[int]) -> dict[int, Entry]:
+    found: dict[int, Entry] = {}
+    wanted = sorted(s for s in seqs if s > 0)
+    with services.catalogue.engine.connect() as conn:
+        for start in range(0, len(wanted), 500):
+            query = select(journal_table).where(journal_table.c.seq.in_(wanted[start : start + 500]))
+            for r in conn.execute(query):
+                body = journal._body(r.body)
+                found[int(r.seq)] = Entry(
+                    int(r.seq), r.at, r.document_id, r.stage, r.action, body, r.prev_hash, r.hash
+                )
+    return found
+
+
+def _days(services: Services, doc: Document, rows: list[Entry]) -> Check:
+    """The day seals (CAdES, timestamped) over this document's rows: each sealed row as it is now,
+    and no row of this document sealed then deleted since."""
+    from pipeline import daybook, daycheck  # they load signing (pyHanko): at verification, not at start
+
+    sealed = set(daybook.sealed_days(services))
+    days = sorted({e.at[:10] for e in rows})
+    checked = [d for d in days if d in sealed]
+    notes = [
+        Problem("day_not_sealed", d, str(sum(e.at[:10] == d for e in rows))) for d in days if d not in sealed
+    ]
+    if not checked:
+        return Check("days", Outcome.NOT_CHECKED, notes=tuple(notes))
+    problems: list[Problem] = []
+    for day in checked:
+        try:
+            segment = services.store.get(keys.day_segment(day))
+            seal = services.store.get(keys.day_seal(day))
+        except NotFound:
+            problems.append(Problem("day_segment_missing", day))
+            continue
+        try:
+            _, sealed_rows = daybook.parse_segment(segment)
+        except (ValueError, KeyError, TypeError):
+            problems.append(Problem("day_segment_unreadable", day))
+            continue
+        last_at = str(sealed_rows[max(sealed_rows)]["at"]) if sealed_rows else None
+        what = daycheck.seal_problem(day, segment, seal, services.context.credentials, last_at)
+        if what:
+            problems.append(Problem("day_seal_invalid", day, what))
+        current = {e.seq: e for e in rows if e.at[:10] == day}
+        for seq, entry in current.items():
+            kept = sealed_rows.get(seq)
+            if kept is None:
+                problems.append(Problem("not_in_day_seal", f"journal seq {seq}", day))
+            elif canonical(kept) != daybook.row_line(entry):
+                problems.append(Problem("differs_from_day_seal", f"journal seq {seq}", day))
+        for seq, kept in sorted(sealed_rows.items()):
+            if kept.get("document_id") == doc.id and seq not in current:
+                problems.append(Problem("deleted_since_sealed", f"journal seq {seq}", day))
+    return Check.of("days", len(checked), problems, notes)
+
+
+def _seal(services: Services, doc: Document) -> Check:
+    obj = doc.objects.get("sealed")
+    if obj is None:
+        if doc.status in (Status.RECEIVED, Status.QUARANTINED):
+            return Check.skipped("seal", "not_sealed", doc.status.value)
+        return Check.of("seal", 0, [Problem("seal_missing", doc.id)])
+    try:
+        sealed = services.store.get(obj.key)
+        original = services.store.get(doc.objects["original"].key) if "original" in doc.objects else None
+    except NotFound:
+        return Check.of("seal", 0, [Problem("missing", obj.key)])
+    except DematflowError as exc:
+        return Check.skipped("seal", "archive_unavailable", obj.key, exc.message)
+    try:
+        if obj.key.endswith(".p7s"):
+            problems = _cms_problems(services, obj.key, sealed, original)
+        else:
+            problems = _pades_problems(services, obj.key, sealed, original if _pdf(doc) else None)
+    except ImportError as exc:  # pyHanko missing in this process: the seal was not verified
+        return Check.skipped("seal", "tool_unavailable", obj.key, str(exc))
+    return Check.of("seal", 1, problems)
+
+
+def _cms_problems(services: Services, key: str, seal: bytes, original: bytes | None) -> list[Problem]:
+    from pipeline import daycheck
+    from signing.cms import verify_detached
+
+    if original is None or not verify_detached(original, seal):
+        return [Problem("signature_invalid", key)]
+    try:
+        signer = daycheck.seal_facts(seal).signer
+    except (ValueError, KeyError, StopIteration):
+        return [Problem("signature_unreadable", key)]
+    return [] if daycheck.trusted(signer, services.context.credentials) else [Problem("signer_unknown", key)]
+
+
+def _pades_problems(services: Services, key: str, pdf: bytes, original: bytes | None) -> list[Problem]:
+    """The last signature of the sealed PDF (dematflow's seal) intact, valid, covering the whole file,
+    its timestamp intact, made with our seal certificate; the kept original is its first revision."""
+    from pipeline import daycheck
+    from signing.pades import check_last_seal
+
+    problems: list[Problem] = []
+    if original is not None and not pdf.startswith(original):
+        problems.append(Problem("original_not_sealed", key))
+    creds = services.context.credentials
+    status = check_last_seal(pdf, creds.chain_paths if creds else ())
+    if not status.signed:
+        return [*problems, Problem("no_signature", key)]
+    if status.unreadable:
+        return [*problems, Problem("signature_unreadable", key, status.unreadable)]
+    if not status.valid:
+        problems.append(Problem("signature_invalid", key))
+    elif not status.whole_file:
+        problems.append(Problem("changed_after_seal", key))
+    if status.timestamp_valid is False:
+        problems.append(Problem("timestamp_invalid", key))
+    if status.signer_der is None or not daycheck.trusted(status.signer_der, creds):
+        problems.append(Problem("signer_unknown", key))
+    return problems
+
+
+def _pdf(doc: Document) -> bool:
+    return doc.kind is not None and doc.kind.value == "pdf"
+
+
+def _pair(actual: str, expected: str) -> str:
+    return f"{actual} ≠ {expected}"
