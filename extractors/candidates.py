@@ -35,6 +35,9 @@ class Candidate:
     rate: str | None = None  # the VAT rate printed next to a VAT amount ("20", "5.5")
     repairs: int = 0  # characters changed from what OCR read
     box: tuple[float, float, float, float] | None = None  # the segment it was read in (word coordinates)
+    kind: str = "id"  # how it was found: "t0".."t2" label tiers, "t3" a distractor's label, "id", "name"...
+    how: str = ""  # where relative to its label: "same" segment, "right", "below"; "" without a label
+    ocr: float = 1.0  # the lowest OCR confidence of the words it was read in (label readings)
 
     def with_conf(self, conf: float) -> Candidate:
         return replace(self, conf=round(max(0.0, min(0.99, conf)), 3))
@@ -76,7 +79,10 @@ _RCS = re.compile(r"(?i)\bRCS\b[^0-9]{0,25}([0-9][0-9 .]{8,12}[0-9])")
 _FR_VAT = re.compile(  # FR, the key, the SIREN; OCR may put a space anywhere ("FR8784761221 5")
     r"\bFR[ .]?((?:[0-9A-Z][ .]?){2})((?:[" + _C + r"][ .]?){8}[" + _C + r"])(?![0-9])"
 )
-_VAT_LABEL = re.compile(r"(?i)(?:tva|vat)\b[^:]{0,25}:?\s*([A-Z]{2}[0-9A-Z .]{8,16}[0-9A-Z])")
+_VAT_LABEL = re.compile(
+    r"(?i)(?:tva|vat|ust\.?[\s-]*id\.?[\s-]*(?:nr)?|umsatzsteuer[\s-]*id\w*|btw|p\.?\s?iva|partita\s+iva|nif|cif"
+    r"|mwst[\s.-]*nr)\b\.?[^:\d]{0,25}:?\s*([A-Z]{2}[0-9A-Z .]{8,16}[0-9A-Z])"
+)
 _VAT_OTHER = re.compile(  # a VAT number of another EU state (or GB, CH, NO): its prefix, then 8-12 characters
     r"(?:AT|BE|BG|CY|CZ|DE|DK|EE|EL|ES|FI|HR|HU|IE|IT|LT|LU|LV|MT|NL|PL|PT|RO|SE|SI|SK|XI|GB|CH|NO)[0-9A-Z]{8,12}"
 )
@@ -130,7 +136,11 @@ def _vat_candidates(seg: Segment, role: float) -> Iterable[Candidate]:
         value = ids.compact(m[1])
         if value not in seen and _VAT_OTHER.fullmatch(value) and sum(c.isdigit() for c in value) >= 6:
             conf = 0.6 * role * checked_conf(seg.conf(*m.span(1)))
+            seen.add(value)
             yield Candidate(VAT, value, conf, seg.page, seg.line, box=seg.box)
+    for m in re.finditer(r"\b" + _VAT_OTHER.pattern + r"\b", seg.text):  # a VAT id printed without label
+        if m[0] not in seen and sum(c.isdigit() for c in m[0]) >= 8:
+            yield Candidate(VAT, m[0], 0.3 * role, seg.page, seg.line, box=seg.box, kind="bare")
 
 
 def _iban_digit_positions(raw: str) -> Callable[[int], bool]:
@@ -243,7 +253,7 @@ def choose_amounts(cands: list[Candidate], *, prepaid: bool = False) -> dict[str
             if mine := by[f]:
                 chosen[f] = max(mine, key=lambda c: (round(c.conf, 2), c.page, c.line))
         if len(chosen) == 3:  # all three present and they disagree: someone misread
-            chosen = {f: c.with_conf(min(c.conf, 0.5)) for f, c in chosen.items()}
+            chosen = {f: replace(c, checked=False).with_conf(min(c.conf, 0.5)) for f, c in chosen.items()}
     if by[DUE]:
         due = max(by[DUE], key=lambda c: (round(c.conf, 2), c.page, c.line))
         total = chosen.get(TTC)

@@ -6,12 +6,15 @@ import functools
 import logging
 import re
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
+from extractors.blocks import EXTRA_KINDS, name_candidates
 from extractors.candidates import AMOUNTS, Candidate, choose_amounts, cross_check, id_candidates
+from extractors.features import context, features
 from extractors.labels import NO, TIER_CONF, Hit, first_label, hits, value_regions
 from extractors.layout import Lines, fold, join, layout
 from extractors.parsing import currency_of, parse_date
+from extractors.ranking import Ranker, prior, raw_confidence, shipped
 from extractors.results import FieldSet, Located, PageText
 from extractors.values import read
 
@@ -21,6 +24,10 @@ HT, TVA, TTC, DUE = AMOUNTS
 _ID_LABEL = re.compile(r"(?i)\b(?:siret|siren|rcs|tva|vat|iban)\b[^0-9]*$")
 _PREPAID = re.compile(
     r"acompte|deja\s+(?:paye|regle|verse)|paid\s+to\s+date|prepaid|avance\s+(?:versee|recue)"
+    r"|anzahlungen\s+-?[1-9]"
+)
+MIN_SCORE = (
+    0.0  # candidates the model scores lower are left out (none: a low score is still a value to review)
 )
 NOISE_CONF = 0.45  # a reading whose words OCR trusts less than this does not end the search for a value
 _RATE = re.compile(r"(\d{1,2}(?:[.,]\d{1,2})?)\s*%")
@@ -45,8 +52,22 @@ def _hit_candidates(hit: Hit, lines: Lines) -> list[Candidate]:
             found = [c.with_conf(0.8 * c.conf) for c in found]  # a further amount to the right
         for value, ocr, repairs in readings:
             conf = weight * TIER_CONF[hit.tier] * ocr * (0.85 if repairs else 1.0)
+            how = "same" if seg is hit.seg else "right" if seg.line == hit.seg.line else "below"
             found.append(
-                Candidate(hit.field, value, conf, seg.page, hit.seg.line, None, rate_s, repairs, seg.box)
+                Candidate(
+                    hit.field,
+                    value,
+                    conf,
+                    seg.page,
+                    hit.seg.line,
+                    None,
+                    rate_s,
+                    repairs,
+                    seg.box,
+                    f"t{hit.tier}",
+                    how,
+                    ocr,
+                )
             )
         trusted = trusted or sure
     return found
@@ -99,7 +120,9 @@ def _seller_name(lines: Lines, buyer: set[tuple[int, int, float]]) -> Candidate 
         spaced_title = re.match(r"(?i)(facture|invoice|avoir)", re.sub(r"\W", "", name))  # "FACTU RE"
         if _NOT_A_NAME.search(name) or spaced_title or sum(c.isalpha() for c in name) < 3:
             continue
-        found.append(Candidate("BT-27", name, 0.55 * seg.conf(), seg.page, seg.line, box=seg.box))
+        found.append(
+            Candidate("BT-27", name, 0.55 * seg.conf(), seg.page, seg.line, box=seg.box, kind="name")
+        )
     return next((c for c in found if _LEGAL_FORM.search(c.value)), found[0] if found else None)
 
 
@@ -107,10 +130,12 @@ def _first_date(lines: Lines) -> Candidate | None:
     """The first date of page 1 outside any other date's label: the issue date when its label was
     misread ("ora patel facture: 2025-08-20"); low confidence, so the document goes to review."""
     for seg in (seg for row in lines for seg in row):
-        if (label := first_label(seg.text)) and label[0] in ("", "BT-9"):  # "Date de livraison"
+        if (label := first_label(seg.text)) and (
+            label[0] in ("", "BT-9") or any(h.tier == 3 for h in hits([seg]))
+        ):
             continue
         if date := parse_date(seg.text):
-            return Candidate("BT-2", date, 0.35, seg.page, seg.line, box=seg.box)
+            return Candidate("BT-2", date, 0.35, seg.page, seg.line, box=seg.box, kind="date")
     return None
 
 
@@ -159,18 +184,24 @@ def _choose_singles(cands: list[Candidate], pages: list[Lines]) -> dict[str, Can
             values["BT-30"] = siret.with_conf(max(siren.conf, siret.conf))
     if "BT-27" in values:
         values["BT-27"] = _with_accents(values["BT-27"], pages)
-    if "BT-2" not in values and pages and (first := _first_date(pages[0])):
+    weak = "BT-2" not in values or values["BT-2"].kind == "t3"  # only another date's label matched
+    if weak and pages and (first := _first_date(pages[0])):
         values["BT-2"] = first
     return values
 
 
-def extract_fields(pages: Sequence[PageText]) -> FieldSet:
-    """Fields found on the pages, each with a confidence in 0..1; absent fields are left out.
+@dataclass(frozen=True)
+class Gathered:
+    """A document's layout and every candidate of every field, before any choice."""
 
-    Candidates come from every label match and every identifier seen; the chosen set is the one the
-    checks agree with (check digits, VAT key vs SIREN, HT + TVA = TTC); a value whose check fails
-    keeps a confidence of at most 0.5, so the pipeline sends it to review.
-    """
+    laid: list[Lines]
+    cands: list[Candidate]
+    buyer: set[tuple[int, int, float]]
+    text: str
+
+
+def gather(pages: Sequence[PageText]) -> Gathered:
+    """Candidates from every label match, every identifier seen and the name-like lines of the blocks."""
     laid = [layout(p) for p in pages]
     found = [(hit, lines) for lines in laid for row in lines for hit in hits(row)]
     buyer = _buyer_zone(found)
@@ -178,32 +209,82 @@ def extract_fields(pages: Sequence[PageText]) -> FieldSet:
     cands += _identifier_candidates(laid, buyer)
     if laid and not any(c.field == "BT-27" for c in cands):
         cands.extend(c for c in [_seller_name(laid[0], buyer)] if c)
-    values = _choose_singles(cands, laid)
-    text = "\n".join(p.text for p in pages)
-    prepaid = bool(_PREPAID.search(fold(text)))
+    cands += name_candidates(laid, found, buyer)
+    return Gathered(laid, cands, buyer, "\n".join(p.text for p in pages))
+
+
+def ranked(g: Gathered, ranker: Ranker | None) -> list[Candidate]:
+    """The candidates with the model's score as confidence; without a model, the rule-based reader's own
+    candidates with their hand-set confidences (distractors and block lines left out)."""
+    if ranker is None:
+        return [c for c in g.cands if c.kind not in EXTRA_KINDS]
+    rows = features(g.cands, context(g.laid, g.cands, g.buyer))
+    out = []
+    for c, row in zip(g.cands, rows, strict=True):
+        score = ranker.score(c.field, row)
+        if score is None:
+            out.append(c)
+        elif score >= MIN_SCORE:
+            out.append(replace(c, conf=round(prior(score, kind=c.kind, checked=c.checked), 4)))
+    return out
+
+
+def choose(g: Gathered, cands: list[Candidate]) -> dict[str, Candidate]:
+    """The chosen value of each field (raw confidences): singles, then totals jointly, then checks."""
+    values = _choose_singles(cands, g.laid)
+    prepaid = bool(_PREPAID.search(fold(g.text)))
     values |= choose_amounts([c for c in cands if c.field in AMOUNTS], prepaid=prepaid)
     cross_check(values, cands)
+    return values
+
+
+def read_fields(pages: Sequence[PageText], ranker: Ranker | None) -> FieldSet:
+    """`extract_fields` with a given model (None: the hand-set rules); confidences calibrated."""
+    g = gather(pages)
+    cands = ranked(g, ranker)
+    values = choose(g, cands)
     out = {f: c.value for f, c in values.items()}
-    conf = {f: round(max(0.0, min(1.0, c.conf)), 3) for f, c in values.items()}
-    if text.strip():
-        out["BT-3"], conf["BT-3"] = _doc_type(laid), 0.8
-        totals = "\n".join(line for line in text.splitlines() if "tot" in line.lower())
-        if currency := currency_of(totals) or currency_of(text):
+    raw = {f: max(0.0, min(1.0, c.conf)) for f, c in values.items()}
+    if ranker is not None:
+        raw = {f: raw_confidence(v, checked=values[f].checked) for f, v in raw.items()}
+    conf = {
+        f: round(
+            ranker.calibrate(f, v, checked=values[f].checked) * (0.9 + 0.1 * values[f].ocr) if ranker else v,
+            3,
+        )
+        for f, v in raw.items()
+    }  # calibrated on text layers mostly: words OCR doubts lower it further
+    if g.text.strip():
+        out["BT-3"], conf["BT-3"] = _doc_type(g.laid), 0.8
+        totals = "\n".join(line for line in g.text.splitlines() if "tot" in line.lower())
+        if currency := currency_of(totals) or currency_of(g.text):
             out["BT-5"], conf["BT-5"] = currency, 0.9
     log.debug("fields found: %s", sorted(out))
-    return FieldSet(out, conf, {f: _located(c, cands) for f, c in values.items()})
+    return FieldSet(out, conf, {f: _located(c, cands, conf[f]) for f, c in values.items()})
+
+
+def extract_fields(pages: Sequence[PageText]) -> FieldSet:
+    """Fields found on the pages, each with a confidence in 0..1; absent fields are left out.
+
+    Candidates come from every label match (distractors' labels too), every identifier seen and the
+    name-like lines of the header and address blocks; the shipped ranker scores them, the checks settle
+    the totals (HT + TVA = TTC) and the identifiers (check digits, VAT key vs SIREN); the confidence is
+    the calibrated probability that the value is right.
+    """
+    return read_fields(pages, shipped())
 
 
 RUNNERS_UP = 3
 
 
-def _located(chosen: Candidate, cands: list[Candidate]) -> tuple[Located, ...]:
+def _located(chosen: Candidate, cands: list[Candidate], conf: float) -> tuple[Located, ...]:
     """The chosen value where it was read, then the best other values read for the same field."""
     others: dict[str, Candidate] = {}
     for c in sorted((c for c in cands if c.field == chosen.field), key=lambda c: -c.conf):
         if c.value != chosen.value and c.value not in others and len(others) < RUNNERS_UP:
             others[c.value] = c
-    return tuple(
-        Located(c.value, round(max(0.0, min(1.0, c.conf)), 3), c.page, c.box)
-        for c in (chosen, *others.values())
+    first = Located(chosen.value, conf, chosen.page, chosen.box)
+    return (
+        first,
+        *(Located(c.value, round(max(0.0, min(1.0, c.conf)), 3), c.page, c.box) for c in others.values()),
     )

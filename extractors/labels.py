@@ -22,8 +22,26 @@ _NAMES = ("BT-27", "BT-44")  # the fields whose values hold no digit
 # line unless they stand alone.
 # Field "" marks label-like phrases to skip (identifier labels, "code client", other documents' numbers).
 LABELS: tuple[tuple[str, int, str], ...] = (
-    ("", 0, r"(?:code|ref\.?|reference|id)\s+client|client\s+" + NO + r"|(?:n\s?[°o]\.?\s*)?client\s+id"),
-    ("", 0, NO + r"\s*(?:de\s+)?client|[nv]\s?/\s?ref\.?|vos\s+references?|nos\s+references?|objet"),
+    ("BT-1", 3, r"(?:code|ref\.?|reference|id)\s+client|client\s+" + NO + r"|(?:n\s?[°o]\.?\s*)?client\s+id"),
+    ("BT-1", 3, NO + r"\s*(?:de\s+)?client|[nv]\s?/\s?ref\.?|vos\s+references?|nos\s+references?"),
+    ("", 0, r"objet|betreff|oggetto|asunto"),
+    (
+        "BT-1",
+        3,
+        NO + r"\s*(?:de\s+)?(?:la\s+)?facture\s+(?:associee|d'origine|initiale|precedente|rectifiee)"
+        r"|(?:previous|original|referenced?|related|preceding)\s+invoice(?:\s+" + NO + r")?"
+        r"|invoice\s+reference|bezug(?:s?rechnung)?|ursprungsrechnung|(?:ref|reference)\s+(?:comptable|projet|appel"
+        r"\s+d'offres|avis\s+de\s+paiement)|payment\s+reference|verwendungszweck|account\s+ref",
+    ),
+    (
+        "BT-1",
+        3,
+        r"kunden[\s-]?(?:nr|nummer|no)\.?|(?:bestell|auftrags|lieferschein|vertrags)[\s-]?(?:nr|nummer|no)\.?"
+        r"|customer\s+(?:no|number|id|ref\w*)\.?|(?:klant|order|debiteur)[\s-]?(?:nummer|nr)\.?"
+        r"|(?:numero\s+de\s+)?(?:pedido|cliente|albaran)\s*"
+        + NO
+        + r"?|(?:rif\.?|n\.)\s+ordine|codice\s+cliente",
+    ),
     (
         "",
         0,
@@ -34,16 +52,25 @@ LABELS: tuple[tuple[str, int, str], ...] = (
     ("", 0, r"(?:uw\s+)?btw[\s-]?(?:nummer|nr|id)\.?|ust-?id(?:nr)?\.?|steuer-?nr\.?"),
     ("", 0, r"iban|bic|swift|siret|siren|rcs|code\s+(?:banque|guichet)|cle\s+rib|capital(?:\s+social)?"),
     (
-        "",
-        0,
-        r"(?:bon\s+de\s+)?(?:commande|livraison)\s*"
+        "BT-1",
+        3,
+        NO + r"\s*(?:de\s+)?(?:bon\s+de\s+)?(?:commande|livraison|vente|reception|contrat)"
+        r"|(?:bon\s+de\s+)?(?:commande|livraison)\s*"
         + NO
         + r"?|(?:order|po|devis|quote|contrat|dossier)\s*"
         + NO,
     ),
-    ("", 0, r"date\s+(?:de\s+)?(?:livraison|commande|prestation|naissance)|(?:delivery|order)\s+date"),
-    ("", 0, r"(?:order|bestel|lever|liefer|bestell)\s?datum|(?:order|klant|kunden)\s?(?:nummer|nr)\.?"),
+    ("", 0, r"date\s+de\s+naissance"),
+    (
+        "BT-2",
+        3,
+        r"date\s+(?:de\s+)?(?:livraison|commande|prestation|debut|fin|facture\s+associee)"
+        r"|date\s+(?:de\s+)?(?:debut|fin)\s+de\s+prestation|(?:delivery|order|service|shipping)\s+date"
+        r"|(?:order|bestel|lever|liefer|bestell|leistungs)\s?datum|liefer-?\s+und\s+leistungsdatum"
+        r"|(?:bestellung|lieferung)\s+vom|fecha\s+de\s+(?:entrega|pedido)|data\s+(?:di\s+)?(?:consegna|ordine)",
+    ),
     ("", 0, r"acompte(?:\s+verse)?|deja\s+(?:paye|regle)|remise|escompte|paid\s+to\s+date"),
+    ("", 0, r"(?:erhaltene\s*)?anzahlung\w*|gesamtbetrag\s*der\s*(?:zuschlage|abschlage)|skonto"),
     (
         "BT-9",
         0,
@@ -56,7 +83,8 @@ LABELS: tuple[tuple[str, int, str], ...] = (
     ),
     ("BT-9", 0, r"payable\s+(?:avant\s+)?le|due\s+(?:by|on)|pay\s+by|date\s+de\s+(?:reglement|paiement)"),
     ("BT-9", 0, r"(?:regle|payee?|acquittee?)s?\s+au\s+plus\s+tard\s+le|au\s+plus\s+tard\s+le"),
-    ("BT-9", 0, r"verval\s?datum|falligkeits?datum|fallig\s+(?:am|bis)|zahlungsziel"),
+    ("BT-9", 0, r"verval\s?datum|falligkeits?datum|fallig\s+(?:am|bis)|zahlungsziel|zahlbar\s+bis"),
+    ("BT-9", 0, r"(?:fecha\s+de\s+)?vencimiento|(?:data\s+(?:di\s+)?)?scadenza|te\s+betalen\s+voor"),
     ("BT-2", 0, r"date\s+(?:de\s+(?:la\s+)?)?(?:facture|facturation|l'avoir)|date\s+d'\s*emission"),
     (
         "BT-2",
@@ -66,46 +94,88 @@ LABELS: tuple[tuple[str, int, str], ...] = (
     ("BT-2", 0, r"facturee?\s+le|dated|date\s+issued|^[a-z][a-z' -]+,\s+le(?=\s+\d)"),
     ("BT-2", 0, r"rechnungs\s?datum|f\s?actuur\s?datum|^date(?=\s*:)|(?<=[0-9]\s)du(?=\s+\d)"),
     (
+        "BT-2",
+        0,
+        r"belegdatum|fecha(?:\s+de\s+(?:la\s+)?(?:factura|emision|expedicion))?|data\s+(?:di\s+)?"
+        r"(?:emissione|fattura|documento)|(?<=[0-9]\s)vom(?=\s+\d)",
+    ),
+    (
         "BT-44",
         0,
         r"facturee?s?\s+a|facturer\s+a|doit|bill(?:ed)?\s?to|invoice\s+to|sold\s+to|adressee?\s+a|des\s?tinataire"
-        r"|adresse\s+de\s+facturation",
+        r"|adresse\s+de\s+facturation|adresse\s+du\s+client|rechnungs\s?empfanger|leistungsempfanger|kaufer"
+        r"|sold\s+to|cliente|destinatario|klant|afnemer|customer",
     ),
     ("BT-1", 0, r"(?:facture|invoice|avoir|credit\s+(?:note|memo))\s*" + NO + r"(?:\s*de\s+facture)?"),
     ("BT-1", 0, NO + r"\s*(?:de\s+)?(?:la\s+)?(?:facture|d'avoir|avoir|invoice)"),
     ("BT-1", 0, NO + r"\s*de\s+piece|numero\s+de\s+piece|piece\s+" + NO),
     ("BT-1", 0, r"invoice\s+(?:id|ref(?:erence)?)|ref(?:erence)?\.?\s*(?:de\s+(?:la\s+)?)?facture"),
     ("BT-1", 0, r"rechnungs?[\s-]?(?:nr|nummer|no)\.?|f\s?actuur\s?(?:nr|nummer|no)\.?"),
+    ("BT-1", 0, r"(?:handels|schluss)?rechnung\s+" + NO + r"|beleg[\s-]?(?:nr|nummer)\.?|gutschrift\s+" + NO),
+    (
+        "BT-1",
+        0,
+        r"(?:numero\s+de\s+)?factura\s*" + NO + r"?|(?:numero|n\.)\s+(?:di\s+)?fattura|fattura\s+" + NO,
+    ),
     (HT, 0, r"(?:sous[\s-]?)?total\s+(?:net\s+)?(?:\(?" + _HT + r"\)?|hors\s+tax\w*)"),
     (HT, 0, r"(?:montant|base|prix)\s+(?:total\s+)?(?:net\s+)?(?:" + _HT + r"|hors\s+tax\w*)|net\s+" + _HT),
     (HT, 0, r"sub[\s-]?total(?:\s*\(\s*(?:excl\.?|excluding|hors|before)\s+(?:vat|tax\w*|tva)\s*\))?"),
     (HT, 0, r"(?:total|amount)\s+(?:excl\.?|excluding|before|without|net\s+of|ex\.?)\s+(?:vat|tax\w*)"),
     (HT, 0, r"total\s+net|net\s+(?:amount|total)|sous[\s-]?total|total\s+" + _HT),
-    (HT, 0, r"exclusief\s+btw|excl\.?\s+btw|grondslag|netto\s?(?:betrag|summe|bedrag)"),
+    (HT, 0, r"exclusief\s+btw|excl\.?\s+btw|grondslag|netto\s?(?:betrag|summe|bedrag)|subtotaal"),
+    (
+        HT,
+        0,
+        r"rechnungssumme\s*ohne\s*ust\.?|summe\s+ohne\s+ust\.?|nettosumme|summe\s+(?:der\s+)?nettobetrage",
+    ),
+    (HT, 1, r"positionssumme|summe\s+(?:der\s+)?positionen"),
+    (
+        HT,
+        0,
+        r"(?:summe|gesamt)\s+netto|warenwert|base\s+imponible|(?:totale\s+)?imponibile|total\s+hors\s+taxes?",
+    ),
     (TVA, 0, r"(?:total|montant)\s+(?:de\s+la\s+|total\s+|des\s+)?" + _TVA + r"|total\s+(?:vat|tax(?:es)?)"),
     (TVA, 0, r"(?:vat|tax)\s+amount|sales\s+tax"),
-    (TVA, 0, r"btw[\s-]?bedrag|mwst\.?[\s-]?betrag|umsatzsteuer|mehrwertsteuer"),
+    (TVA, 0, r"btw[\s-]?bedrag|mwst\.?[\s-]?betrag|umsatzsteuer|mehrwertsteuer|steuerbetrag|total\s+taxes"),
+    (
+        TVA,
+        0,
+        r"(?:summe|gesamt)\s+(?:ust|mwst)\.?|(?:cuota|total|importe)\s+(?:de\s+)?iva|totale\s+iva|imposta",
+    ),
     (TTC, 0, r"(?:total|montant)\s+(?:total\s+|net\s+)?" + _TTC + r"|grand\s+total|total\s+facture"),
     (TTC, 0, r"total\s+(?:incl\.?|including|inc\.?)\s+(?:vat|tax\w*)|invoice\s+total|total\s+general"),
     (TTC, 0, r"total\s+toutes\s+taxes(?:\s+comprises)?|total\s+amount|montant\s+total"),
     (TTC, 0, r"factuur\s?totaal|totaal\s+(?:incl\.?|inclusief)\s+btw|(?:gesamt|rechnungs|end)betrag"),
-    (TTC, 0, r"total\s+for\s+this\s+invoice"),
+    (TTC, 0, r"bruttosumme|rechnungssumme(?:\s*(?:mit|inkl\.?)\s*ust\.?)?|gesamtbetrag\s+brutto"),
+    (TTC, 0, r"total\s+for\s+this\s+invoice|(?:summe|gesamt)\s+brutto|brutto\s?betrag|gesamtsumme"),
+    (TTC, 0, r"(?:importe\s+)?total\s+(?:de\s+la\s+)?factura|importe\s+total|totale\s+(?:documento|fattura)"),
     (
         DUE,
         0,
         r"net\s+a\s+payer|montant\s+(?:du|a\s+regler|a\s+payer)|reste\s+(?:a\s+payer|du)|(?:total|somme)\s+(?:a\s+payer|due?)",
     ),
     (DUE, 0, r"solde\s+(?:a\s+payer|du)|amount\s+(?:due|payable)|balance\s+due|total\s+due|a\s+regler"),
+    (
+        DUE,
+        0,
+        r"zahlbetrag|zu\s+zahlen(?:der\s+betrag)?|offener\s+betrag|total\s+a\s+pagar|netto\s+a\s+pagare"
+        r"|totale\s+da\s+pagare|te\s+betalen",
+    ),
     ("BT-27", 0, r"vendeur|fournisseur|emetteur|prestataire|seller|supplier|vendor|raison\s+sociale"),
+    ("BT-27", 0, r"verkaufer|lieferant|rechnungssteller|emisor|proveedor|fornitore|cedente|leverancier"),
     ("BT-27", 1, r"^(?:from|de\s+la\s+part\s+de|expediteur)"),
     ("BT-44", 1, r"client|customer|acheteur|buyer|pour(?=\s*(?::|$))|^to(?=\s*:)"),
     (TVA, 1, _TVA + r"|vat|tax|btw|mwst\.?"),
     (TTC, 1, r"total|totaal|" + _TTC),
-    ("BT-2", 1, r"date|datum|(?:le|du|of|dated)(?=\s+\d)"),
-    ("BT-1", 1, r"facture|invoice|avoir|n\s?[°º]|factuur|rechnung"),
+    ("BT-2", 1, r"date|datum|data|(?:le|du|of|dated|vom)(?=\s+\d)"),
+    (
+        "BT-1",
+        1,
+        r"facture|invoice|avoir|n\s?[°º]|factuur|rechnung|factura|fattura|nr\.?|no\.|numero|nummer|number",
+    ),
     ("BT-1", 2, r"reference|ref\."),  # any reference: a customer's too, so it yields to the above
 )
-TIER_CONF = (0.9, 0.7, 0.6)
+TIER_CONF = (0.9, 0.7, 0.6, 0.25)  # tier 3: another number's or date's label (a distractor)
 
 
 @cache
@@ -169,7 +239,7 @@ def value_regions(hit: Hit, lines: Lines) -> Iterable[tuple[Segment, int, int, f
     bare = not any(c.isalnum() for c in rest) or (
         hit.field not in _NAMES and not any(c.isdigit() for c in rest)
     )
-    if hit.tier == 0 or bare:  # a label without a value beside it ("Date: d'émission", "Client")
+    if hit.tier in (0, 3) or bare:  # a label without a value beside it ("Date: d'émission", "Client")
         lo, hi = hit.label_x[0], max(hit.label_x[1], hit.seg.x1)
         for under in below(lines, hit.seg, lo, hi, depth=2):  # 2: "Date limite de / paiement / 8 août"
             if starts_with_label(under):
