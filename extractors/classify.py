@@ -1,7 +1,8 @@
 """Document type from content keywords, with a confidence from the margin.
 
 French and English first; the invoice and credit-note vocabulary also covers German and Dutch, which
-suppliers across the border print (Rechnung, Factuur, MwSt., BTW, Totaal).
+suppliers across the border print (Rechnung, Factuur, MwSt., BTW, Totaal); the till-receipt vocabulary
+German, Spanish and Italian too (Kassenbon, Rückgeld, ticket, cambio, scontrino, resto).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from extractors.results import DocType
 
 log = logging.getLogger(__name__)
 
+_AMT = r"-?\s?(?:eur\s?|€\s?)?\d+[.,]\d{2}\b"  # an amount printed after a till's payment word
 # (pattern on accent-free lower-case text, weight); a keyword counts at most twice.
 _KEYWORDS: dict[DocType, tuple[tuple[str, float], ...]] = {
     DocType.INVOICE: (
@@ -65,8 +67,42 @@ _KEYWORDS: dict[DocType, tuple[tuple[str, float], ...]] = {
         (r"impots\.gouv|finances\s+publiques|prelevement\s+a\s+la\s+source", 1.5),
         (r"avis\s+de\s+situation\s+declarative|contribution\s+a\s+l'audiovisuel", 4.0),
     ),
+    DocType.RECEIPT: (
+        (r"ticket\s+(?:de\s+caisse|client|cb|carte)|\bkassen(?:bon|beleg|zettel)|\bscontrino"
+         r"|documento\s+commerciale|factura\s+simplificada|sales\s+receipt", 5.0),
+        (r"\bticket\b|(?<!upon )(?<!on )\breceipt\b(?!\s+of)|\bbon-nr|\bbeleg-nr", 1.5),
+        (r"\bcaisse\b(?!\s+(?:d'epargne|des\s+depots|regionale|federale|nationale|primaire|d'allocations|de\s+"
+         r"retraite))|\bcaissi(?:er|ere)\b|\bkasse\b|\bkassierer|\bcaja\b|\bcajero\b|\bcassa\b|\btill\b",
+         1.5),
+        (r"\b(?:rendu(?:\s+monnaie)?|monnaie(?:\s+rendue)?|a\s+rendre|change(?:\s+due)?|ruckgeld|zuruck"
+         r"|cambio|devolucion|resto)\W{0,3}" + _AMT, 3.0),
+        (r"\b(?:especes|cash(?:\s+tendered)?|bar(?:geld)?|gegeben|efectivo|entregado|contanti|contante)\W{0,3}"
+         + _AMT, 2.0),
+        (r"\bcb\b|carte\s+bancaire|sans\s+contact|contactless|ec-karte|girocard|kartenzahlung|\btarjeta\b"
+         r"|bancomat|pagamento\s+elettronico", 1.0),
+        (r"merci\s+(?:de\s+votre\s+visite|et\s+a\s+bientot|de\s+votre\s+achat)|\ba\s+bientot"
+         r"|thank\s+you\s+for\s+shopping|please\s+come\s+again|vielen\s+dank\s+fur\s+ihren\s+einkauf"
+         r"|gracias\s+por\s+su\s+(?:visita|compra)|grazie\s+(?:e\s+arrivederci|per\s+la\s+visita)", 2.0),
+        (r"\btpe\b|\bauto\s+\d{6}|\btransaction\b|cardholder\s+copy|customer\s+copy|kundenbeleg"
+         r"|copia\s+cliente", 1.0),
+        (r"\bnb\s+articles|nombre\s+d'articles|\bitems\s*:?\s*\d|anzahl\s+artikel|\barticulos"
+         r"|n\.\s*pezzi", 1.5),
+        (r"\bsumme\b|\btotale\b|total\s+a\s+pagar|\bzu\s+zahlen|\bimporte\b|\bsous[-\s]total\b|\bsubtotal"
+         r"|zwischensumme|\bbalance\s+due", 0.75),
+        (r"\b\d{1,2}[/.-]\d{1,2}[/.-]\d{2,4}\s+\d{1,2}[:h]\d{2}", 1.0),  # the sale's date and time
+    ),
 }  # fmt: skip
 MIN_SCORE = 2.0
+# A till slip prints TOTAL TTC, TVA and SIRET as an invoice does; its own words outweigh those unless
+# the page names itself an invoice (a till-roll invoice to a customer stays an invoice).
+RECEIPT_MIN = 4.0
+# The shape of a till slip whatever its wording: many short lines, most of them ending in an amount.
+SLIP_LINES, SLIP_WIDTH, SLIP_PRICED, SLIP_BONUS = 8, 42, 0.4, 2.5
+_ENDS_PRICED = re.compile(r"\d[.,]\d{2}\s*(?:€|eur)?\s*$")
+_INVOICE_WORD = re.compile(r"\b(?:facture|invoice|rechnung|factuur)\b")
+_NOT_AN_INVOICE = re.compile(
+    r"factures?\s+sur\s+demande|ne\s+vaut\s+pas\s+facture|valant\s+facture|(?:upon|on)\s+receipt\s+of\s+invoice"
+)
 # A utility bill (electricity, gas, water, telephone) or a rent receipt addressed to a private person
 # is what people hand in as a proof of address; the same bill addressed to an organisation is an
 # invoice to pay. Personal addressee: a civility (M., Mme, Monsieur, Madame) and no company form.
@@ -107,6 +143,16 @@ def _addressed_to_company(folded: str) -> bool:
     return bool(_COMPANY.search(block))
 
 
+def _slip_shaped(folded: str) -> bool:
+    """Whether the text has a till slip's shape: short lines, most of them priced."""
+    rows = [row.strip() for row in folded.splitlines() if row.strip()]
+    if len(rows) < SLIP_LINES:
+        return False
+    median = sorted(len(row) for row in rows)[len(rows) // 2]
+    priced = sum(bool(_ENDS_PRICED.search(row)) for row in rows) / len(rows)
+    return median <= SLIP_WIDTH and priced >= SLIP_PRICED
+
+
 def classify(text: str) -> tuple[DocType, float]:
     """The most likely document type and a confidence in 0..1 that grows with the winning margin."""
     s = scores(text)
@@ -119,6 +165,12 @@ def classify(text: str) -> tuple[DocType, float]:
     priced = sum(1 for line in folded.splitlines() if _PRICED.search(line))
     if s[DocType.INVOICE] >= 4.0 or priced >= PRICED_LINES:
         s[DocType.BANK_DETAILS] *= 0.3
+    if _INVOICE_WORD.search(_NOT_AN_INVOICE.sub(" ", folded)):
+        s[DocType.RECEIPT] *= 0.3
+    else:
+        s[DocType.RECEIPT] += SLIP_BONUS if _slip_shaped(folded) else 0.0
+        if s[DocType.RECEIPT] >= RECEIPT_MIN:
+            s[DocType.INVOICE] *= 0.4
     if s[DocType.CREDIT_NOTE] >= 4.0:  # a credit note uses the invoice vocabulary too
         s[DocType.INVOICE] *= 0.5
     ranked = sorted(s.items(), key=lambda kv: kv[1], reverse=True)

@@ -1,11 +1,16 @@
-"""The text layer of a digital PDF, page by page, with word boxes (pdfplumber), read in a bounded child."""
+"""The text layer of a digital PDF, page by page, with word boxes, read in a bounded child.
+
+Words come from PDFium's text page (characters with their boxes, grouped into words as pdfplumber
+groups them: a space, a gap wider than X_TOLERANCE or a change of line ends a word), in pdfplumber's
+coordinates: points from the top left corner of the media box, the page turned by its /Rotate.
+pdfplumber (pdfminer) stays for the structure checks (content streams, attachments)."""
 
 from __future__ import annotations
 
 import io
 import logging
 import zlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any, NoReturn
 
@@ -188,13 +193,124 @@ def _inflate(chunks: Iterable[bytes]) -> Iterator[bytes]:
         return  # damaged: pdfminer says so when it reads the page
 
 
+X_TOLERANCE = Y_TOLERANCE = 3.0  # points, as pdfplumber's extract_words
+
+
 def _page_text(page: Any, number: int) -> PageText:
+    """pdfplumber's reading of a page (kept to compare the readers: benchmarks/pdf_words.py)."""
     words = tuple(
         Word(str(w["text"]), float(w["x0"]), float(w["top"]), float(w["x1"]), float(w["bottom"]))
         for w in page.extract_words(keep_blank_chars=False, use_text_flow=False)
     )
     text = page.extract_text() or ""
     return PageText(number, text, words, Source.PDF_TEXT, 1.0)
+
+
+def plumber_pages(data: bytes) -> tuple[PageText, ...]:
+    """Every page as pdfplumber reads it, in this process (for comparisons, not for untrusted files)."""
+    with _open(data) as pdf:
+        return tuple(_page_text(page, i) for i, page in enumerate(pdf.pages, start=1))
+
+
+def _to_top_left(page: Any) -> Callable[[float, float], tuple[float, float]]:
+    """PDF user space to pdfplumber's page space: from the media box's top left, /Rotate applied."""
+    x0, y0, x1, y1 = page.get_mediabox()
+    rotation = page.get_rotation() % 360
+    if rotation == 90:
+        return lambda x, y: (y - y0, x - x0)
+    if rotation == 180:
+        return lambda x, y: (x1 - x, y - y0)
+    if rotation == 270:
+        return lambda x, y: (y1 - y, x1 - x)
+    return lambda x, y: (x - x0, y1 - y)
+
+
+def _chars(page: Any) -> Iterator[tuple[str, float, float, float, float]]:
+    """Each character of the page's text with its box (x0, top, x1, bottom) in page space; a
+    generated character (a space or line break PDFium infers) comes as a space without a box."""
+    import ctypes
+
+    import pypdfium2.raw as pdfium_c
+
+    textpage = page.get_textpage()
+    try:
+        handle, rect, to_page = textpage.raw, pdfium_c.FS_RECTF(), _to_top_left(page)
+        for i in range(pdfium_c.FPDFText_CountChars(handle)):
+            code = pdfium_c.FPDFText_GetUnicode(handle, i)
+            char = chr(code) if 0 < code < 0x110000 and not 0xD800 <= code < 0xE000 else " "
+            if pdfium_c.FPDFText_IsGenerated(handle, i) == 1 or char.isspace():
+                yield " ", 0.0, 0.0, 0.0, 0.0
+                continue
+            pdfium_c.FPDFText_GetLooseCharBox(handle, i, ctypes.byref(rect))
+            (ax, ay), (bx, by) = to_page(rect.left, rect.top), to_page(rect.right, rect.bottom)
+            yield char, min(ax, bx), min(ay, by), max(ax, bx), max(ay, by)
+    finally:
+        textpage.close()
+
+
+def _words(page: Any) -> list[Word]:
+    words: list[Word] = []
+    current: list[tuple[str, float, float, float, float]] = []
+    for char in (*_chars(page), (" ", 0.0, 0.0, 0.0, 0.0)):
+        if current and (char[0] == " " or _apart(current[-1], char)):
+            words.append(
+                Word("".join(c[0] for c in current), current[0][1], min(c[2] for c in current),
+                     max(c[3] for c in current), max(c[4] for c in current))
+            )  # fmt: skip
+            current = []
+        if char[0] != " ":
+            current.append(char)
+    return words
+
+
+def _apart(a: tuple[str, float, float, float, float], b: tuple[str, float, float, float, float]) -> bool:
+    """Whether two printed characters belong to different words: a gap, a step back, another line."""
+    return b[1] - a[3] > X_TOLERANCE or b[1] < a[1] - X_TOLERANCE or abs(b[2] - a[2]) > Y_TOLERANCE
+
+
+def _lines(words: list[Word]) -> str:
+    """The page's text: words clustered into lines by their tops, each line left to right."""
+    rows: list[list[Word]] = []
+    for w in sorted(words, key=lambda w: (w.top, w.x0)):
+        if rows and abs(w.top - rows[-1][0].top) <= Y_TOLERANCE:
+            rows[-1].append(w)
+        else:
+            rows.append([w])
+    return "\n".join(" ".join(w.text for w in sorted(row, key=lambda w: w.x0)) for row in rows)
+
+
+def _pdfium_page(page: Any, number: int) -> PageText:
+    words = sorted(_words(page), key=lambda w: (round(w.top), w.x0))
+    return PageText(number, _lines(words), tuple(words), Source.PDF_TEXT, 1.0)
+
+
+def pdfium_pages(data: bytes, *, max_pages: int) -> tuple[PageText, ...]:
+    """Every page's words through PDFium, in this process (``read_pdf_text`` runs it in a child)."""
+    import pypdfium2 as pdfium
+
+    if not data:
+        raise CorruptInput("empty PDF")
+    try:
+        pdf = pdfium.PdfDocument(data)
+    except pdfium.PdfiumError as exc:
+        if "password" in str(exc).lower():
+            raise EncryptedInput("the PDF is password-protected") from exc
+        raise CorruptInput(f"the PDF is damaged or truncated and cannot be read ({exc})") from exc
+    try:
+        if len(pdf) > max_pages:
+            raise OversizedInput(f"{len(pdf)} pages, limit {max_pages}")
+        pages = []
+        for i in range(len(pdf)):
+            page = pdf[i]
+            try:
+                pages.append(_pdfium_page(page, i + 1))
+            finally:
+                page.close()
+        return tuple(pages)
+    except pdfium.PdfiumError as exc:
+        raise CorruptInput(f"a page of the PDF is damaged and cannot be read ({exc})") from exc
+    finally:
+        pdf.close()
 
 
 def read_pdf_text(data: bytes, *, max_pages: int, budget: Budget = Budget()) -> tuple[PageText, ...]:
@@ -204,15 +320,6 @@ def read_pdf_text(data: bytes, *, max_pages: int, budget: Budget = Budget()) -> 
 
 
 def _read_text(data: bytes, max_pages: int) -> tuple[PageText, ...]:
-    with _open(data) as pdf:
-        try:
-            pages = pdf.pages
-            if len(pages) > max_pages:
-                raise OversizedInput(f"{len(pages)} pages, limit {max_pages}")
-            out = tuple(_page_text(page, i) for i, page in enumerate(pages, start=1))
-        except OversizedInput:
-            raise
-        except Exception as exc:
-            _refuse(exc, "a page of the PDF is damaged and cannot be read")
+    out = pdfium_pages(data, max_pages=max_pages)
     log.debug("pdf text layer: %d page(s), %d chars", len(out), sum(len(p.text) for p in out))
     return out

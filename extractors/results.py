@@ -21,6 +21,7 @@ class DocType(StrEnum):
     PROOF_OF_ADDRESS = "proof_of_address"
     IDENTITY_DOCUMENT = "identity_document"
     TAX_NOTICE = "tax_notice"
+    RECEIPT = "receipt"  # a till receipt (ticket de caisse): supports an expense claim
     OTHER = "other"
 
 

@@ -4,6 +4,8 @@
     -------------------------------------  -------------------------  ------------------------------------
     invoice, credit note                   10 years (C. com. L123-22; the close of the financial year of
                                            covers LPF L102 B, 6 years) BT-2, else of receipt
+    till receipt (ticket de caisse)        10 years (an accounting    the close of the financial year of
+                                           supporting document)       BT-2, else of receipt
     bank details                           10 years (an accounting    the close of the financial year of
                                            supporting document)       receipt
     other, and not yet classified          10 years (unknown: never   the close of the financial year of
@@ -49,6 +51,7 @@ TABLE: dict[DocType, Rule] = {
     DocType.INVOICE: Rule(10, from_issue_date=True, basis=ACCOUNTING.basis),
     DocType.CREDIT_NOTE: Rule(10, from_issue_date=True, basis=ACCOUNTING.basis),
     DocType.BANK_DETAILS: Rule(10, basis="pièce justificative comptable, C. com. L123-22"),
+    DocType.RECEIPT: Rule(10, from_issue_date=True, basis="pièce justificative (frais), C. com. L123-22"),
     DocType.OTHER: Rule(10, basis="nature inconnue : la plus longue durée"),
     DocType.IDENTITY_DOCUMENT: Rule(personal=True, basis="RGPD art. 5-1-e : durée limitée"),
     DocType.PROOF_OF_ADDRESS: Rule(personal=True, basis="RGPD art. 5-1-e : durée limitée"),
