@@ -38,7 +38,7 @@ from api.review_models import (
     WordsOut,
 )
 from dematflow.errors import ConfigError, Forbidden, NotFound
-from pipeline import access, review, review_decide, review_locks, review_render
+from pipeline import access, memory, review, review_decide, review_locks, review_render
 from pipeline.accounts import Account, Role
 from pipeline.review_decide import Action, Decision, Stale
 from pipeline.review_locks import Lock, LockHeld, NotClaimed
@@ -228,7 +228,7 @@ def _review_out(request: Request, v: review.ReviewView) -> ReviewOut:
         status=doc.status.value,
         reason=doc.reason,
         lifecycle=lifecycle_out(request, services_of(request), doc.id),
-        supplier_memory=None,
+        supplier_memory=memory.about(services_of(request).catalogue.engine, doc.tenant, doc.fields),
         fields=[
             FieldOut(
                 term=f.term,

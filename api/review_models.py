@@ -72,7 +72,11 @@ class ReviewOut(BaseModel):
     status: str
     reason: str | None
     lifecycle: LifecycleOut | None
-    supplier_memory: dict[str, Any] | None = Field(None, description="réservé")
+    supplier_memory: dict[str, Any] | None = Field(
+        None,
+        description="ce que la mémoire sait du fournisseur : supplier_key, fields appris, taught_by, "
+        "updated_at, document_id, version ; null s'il est inconnu",
+    )
     fields: list[FieldOut]
     totals: TotalsOut
 

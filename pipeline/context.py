@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import functools
+from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import metadata
 from typing import Protocol
 
 from extractors.capture import OcrOptions
+from extractors.memory import Layout
+from extractors.results import PageText
 from extractors.sandbox import Budget
 from pipeline.catalogue import Catalogue, Duplicate
 from pipeline.records import Document
@@ -23,6 +26,12 @@ class DuplicateIndex(Protocol):
     def earlier_duplicates(self, doc: Document) -> tuple[Duplicate, ...]: ...
 
 
+class LayoutMemory(Protocol):
+    """What the extract stage may ask of the supplier memory (reads only; pipeline.memory)."""
+
+    def layout_for(self, tenant: str, pages: Sequence[PageText]) -> Layout | None: ...
+
+
 @dataclass(frozen=True)
 class Context:
     """What a stage may use: settings, the archive and the seal. Stages never touch the database."""
@@ -31,6 +40,7 @@ class Context:
     store: ObjectStore
     credentials: SealCredentials | None = None  # None: a dry run that does not seal
     index: DuplicateIndex | None = None  # read-only look-up of earlier invoices; None: not checked
+    memory: LayoutMemory | None = None  # the suppliers' layouts learnt so far; None: the generic reader only
 
     @property
     def ocr(self) -> OcrOptions:
@@ -69,8 +79,11 @@ def open_services(settings: Settings, *, store: ObjectStore | None = None) -> Se
         credentials = load_credentials(settings.seal_key, settings.seal_cert, settings.seal_chain)
     else:
         credentials = ensure_dev_credentials(settings.keys_dir)
+    from pipeline.memory import CatalogueMemory  # it reads captures through the stages, which import us
+
     catalogue = Catalogue.open(settings.database_url)
-    context = Context(settings, store or open_store(settings), credentials, catalogue)
+    memory = CatalogueMemory(catalogue.engine)
+    context = Context(settings, store or open_store(settings), credentials, catalogue, memory)
     return Services(context, catalogue)
 
 

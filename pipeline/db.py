@@ -112,6 +112,19 @@ review_locks = Table(
     Column("until", String(40), nullable=False),
 )
 
+# What the memory learnt of each supplier's layout, per tenant (pipeline/memory.py); ``layout`` is JSON.
+supplier_memory = Table(
+    "supplier_memory",
+    metadata,
+    Column("tenant", String(200), primary_key=True),
+    Column("supplier_key", String(200), primary_key=True),
+    Column("layout", Text, nullable=False),
+    Column("taught_by", String(200), nullable=False),
+    Column("document_id", String(32)),
+    Column("updated_at", String(40), nullable=False),
+    Column("version", Integer, nullable=False),
+)
+
 # Who does a periodic job now (pipeline/stalled.py): one holder per name until ``until``.
 leases = Table(
     "leases",

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from dematflow.errors import InputError
-from pipeline.context import Context
-from pipeline.records import STAGES, Document, utcnow
+from pipeline.context import Context, LayoutMemory
+from pipeline.memory import memory_of
+from pipeline.records import BUYER_TENANT, STAGES, Document, utcnow
 from pipeline.run import STAGE_FUNCTIONS, quarantine
 from pipeline.settings import Settings
 from storage import keys
@@ -12,9 +13,18 @@ from storage.base import sha256_hex
 from storage.memory import MemoryStore
 
 
-def read_document(settings: Settings, *, filename: str, data: bytes, until: str = "validate") -> Document:
-    """Ingest, classify, extract and validate ``data`` without archiving or journalling anything."""
-    ctx = Context(settings, MemoryStore())
+def read_document(
+    settings: Settings,
+    *,
+    filename: str,
+    data: bytes,
+    until: str = "validate",
+    tenant: str = BUYER_TENANT,
+    memory: LayoutMemory | None = None,
+) -> Document:
+    """Ingest, classify, extract and validate ``data`` without archiving or journalling anything,
+    reading with the supplier memory ``tenant`` has in the data directory's catalogue."""
+    ctx = Context(settings, MemoryStore(), memory=memory or memory_of(settings))
     original = ctx.store.put(keys.original("dry-run"), data)
     doc = Document(
         id="dry-run",
@@ -22,6 +32,7 @@ def read_document(settings: Settings, *, filename: str, data: bytes, until: str 
         filename=filename,
         size=len(data),
         received_at=utcnow(),
+        tenant=tenant,
         stage="received",
         objects={"original": original},
     )

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
@@ -24,7 +25,7 @@ from sqlalchemy import Connection
 from dematflow.errors import DematflowError, InvalidRequest, InvalidTransition
 from extractors.identifiers import compact
 from extractors.parsing import parse_date
-from pipeline import journal, lifecycle, retention, review_locks
+from pipeline import journal, lifecycle, memory, retention, review_locks
 from pipeline.accounts import Account
 from pipeline.catalogue import Catalogue
 from pipeline.context import Services
@@ -145,7 +146,28 @@ def _amount(term: str, value: str) -> str:
 
 
 def _confirm(services: Services, account: Account, doc: Document, decision: Decision) -> Document:
-    changes = clean(decision.fields)
+    by = {"account": account.id, "name": account.name, "role": account.role.value}
+    updated = correct(services, doc, decision.fields, by=by, who=_who(account, decision), account=account,
+                      expected=decision.version)  # fmt: skip
+    log.info("review: %s confirmed by %s", doc.id, account.name)
+    return updated
+
+
+def correct(
+    services: Services,
+    doc: Document,
+    corrections: dict[str, str | None],
+    *,
+    by: dict[str, Any],
+    who: dict[str, Any],
+    account: Account | None,
+    expected: int | None,
+) -> Document:
+    """Confirm the document's fields with ``corrections``: a new data version (``data/ID.vN.json``;
+    the archived original, its seal and every earlier version are left as they are), a ``review``
+    journal event with the values before and after, and, when no blocking rule fails, a lesson for
+    the supplier memory, all in one transaction. ``account``: the claim to hold (None: the CLI)."""
+    changes = clean(corrections)
     if doc.einvoice and any(doc.fields.get(t) != v for t, v in changes.items()):
         raise InvalidRequest(
             "les champs d'une facture électronique sont ceux de son XML : ils ne se corrigent pas"
@@ -165,13 +187,12 @@ def _confirm(services: Services, account: Account, doc: Document, decision: Deci
     reason = f"confirmed by an agent, but these rules fail: {', '.join(blocking)}" if blocking else None
     n = 1 + sum(1 for role in doc.objects if role == "data" or role.startswith("data-v"))
     key = keys.data_version(doc.id, n)
-    at = utcnow()
     data = {
         "document_id": doc.id,
         "version": n,
         "previous": _previous(doc, n),
-        "decided_by": {"account": account.id, "name": account.name, "role": account.role.value},
-        "decided_at": at,
+        "decided_by": by,
+        "decided_at": utcnow(),
         "fields": fields,
         "confidence": confidence,
         "findings": [f.to_json() for f in updated.findings],
@@ -187,7 +208,7 @@ def _confirm(services: Services, account: Account, doc: Document, decision: Deci
         inputs={_previous(doc, n): doc.objects[_role(n - 1)].sha256} if _role(n - 1) in doc.objects else {},
         outputs={key: obj.sha256},
         detail={
-            **_who(account, decision),
+            **who,
             "before": {t: doc.fields.get(t) for t in changed},
             "after": {t: fields.get(t) for t in changed},
             "status": {"before": doc.status.value, "after": status.value},
@@ -195,8 +216,10 @@ def _confirm(services: Services, account: Account, doc: Document, decision: Deci
             "data_version": n,
         },
     )
-    _commit(services, account, updated, event, decision.version)
-    log.info("review: %s confirmed by %s (%d field(s) changed)", doc.id, account.name, len(changed))
+    layout = None if blocking else memory.lesson_of(services, updated, fields)
+    actor = f"{by.get('role')}:{by.get('name')}"
+    lesson = (lambda conn: memory.save(conn, updated, layout, actor)) if layout is not None else None
+    _commit(services, account, updated, event, expected, also=lesson)
     return updated
 
 
@@ -249,14 +272,25 @@ def _status(services: Services, account: Account, doc: Document, decision: Decis
     return updated
 
 
-def _commit(services: Services, account: Account, doc: Document, event: Event, expected: int | None) -> None:
+def _commit(
+    services: Services,
+    account: Account | None,
+    doc: Document,
+    event: Event,
+    expected: int | None,
+    *,
+    also: Callable[[Connection], object] | None = None,
+) -> None:
     """Save the document and the decision's event in one transaction, the claim and (for a confirm)
-    the version checked again inside it."""
+    the version checked again inside it; ``also`` writes more in it (the memory's lesson)."""
     with services.catalogue.engine.begin() as conn:
-        review_locks.require(conn, doc.id, account)
+        if account is not None:
+            review_locks.require(conn, doc.id, account)
         if expected is not None and (now := version(conn, doc.id)) != expected:
             raise Stale(now)
         row = Catalogue._row(doc)  # the catalogue's own row shape, written in this transaction
         conn.execute(documents.update().where(documents.c.id == doc.id).values(row))
         Catalogue._save_objects(conn, doc)
         journal.append(conn, event)
+        if also is not None:
+            also(conn)

@@ -17,7 +17,12 @@ from extractors.capture import OcrOptions, capture_images
 from extractors.classify import classify
 from extractors.receipts import receipt_fields
 from extractors.results import DocType, PageText, Source
+from pipeline.context import Services
+from pipeline.intake import receive
+from pipeline.records import Status
 from pipeline.retention import TABLE
+from pipeline.run import run_stages
+from pipeline.stages.extract import RECEIPT_FIELDS
 
 THRESHOLD = 0.8  # pipeline.settings review_threshold default
 
@@ -119,3 +124,15 @@ def test_extract_json_says_receipt(tmp_path: Path) -> None:
     answer = json.loads(result.stdout)
     assert set(answer) == {"doc_type", "source", "fields", "confidence", "findings"}
     assert answer["doc_type"] == "receipt" and answer["source"] == "pdf_text"
+    assert answer["fields"]["BT-112"] == doc.expected["BT-112"]  # read by the receipt reader: the paid amount
+    assert answer["fields"]["BT-2"] == doc.expected["BT-2"]
+
+
+def test_a_processed_receipt_is_archived_with_its_fields_or_sent_to_review(services: Services) -> None:
+    doc = receipt_doc(seed="pipe-1", style="supermarche", language="fr")
+    receipt = receive(services, filename="ticket.pdf", data=doc.pdf)
+    done = run_stages(services, receipt).document
+    assert done.doc_type is DocType.RECEIPT and done.fields.get("BT-112") == doc.expected["BT-112"]
+    in_doubt = [f for f in RECEIPT_FIELDS if done.confidence.get(f, 0.0) < services.settings.review_threshold]
+    assert list(done.review) == in_doubt
+    assert done.status is (Status.NEEDS_REVIEW if in_doubt else Status.ARCHIVED)
