@@ -2,7 +2,8 @@
 
 Each reading goes through the normal capture path (`extractors.capture`, as the classify stage
 calls it) with the settings `dematflow extract --json` uses; the captured pages are kept as the
-capture JSON the pipeline archives, keyed by the file's sha256, the reading and tesseract's version.
+capture JSON the pipeline archives, keyed by the file's sha256, the reading, tesseract's version and a
+hash of the capture code that reading runs.
 """
 
 from __future__ import annotations
@@ -56,13 +57,29 @@ def capture(doc: RealDoc, reading: str) -> Capture:
     if reading not in READINGS:
         raise ValueError(f"lecture inconnue : {reading!r} (attendu : {', '.join(READINGS)})")
     here = folder(doc)
-    cached = here / f"{reading}-tesseract-{tesseract.version()}.json"
+    cached = here / f"{reading}-tesseract-{tesseract.version()}-{code_version(reading)}.json"
     if cached.exists():
         return load_capture(cached.read_bytes())
     here.mkdir(parents=True, exist_ok=True)
     cap = _read(doc.path, here, reading)
     _write_atomic(cached, json.dumps(capture_json(cap), sort_keys=True, ensure_ascii=False).encode())
     return cap
+
+
+# The modules whose code decides what a reading captures: a change to one of them is a new cache entry.
+READERS = {
+    "text": ("pdftext.py", "capture.py"),
+    "scan": ("capture.py", "imageprep.py", "images.py", "tesseract.py"),
+    "degraded": ("capture.py", "imageprep.py", "images.py", "tesseract.py"),
+}
+
+
+def code_version(reading: str) -> str:
+    extractors = Path(__file__).resolve().parents[2] / "extractors"
+    digest = hashlib.sha256()
+    for name in READERS[reading]:
+        digest.update((extractors / name).read_bytes())
+    return digest.hexdigest()[:12]
 
 
 def capture_json(cap: Capture) -> dict[str, object]:
