@@ -26,7 +26,7 @@ from benchmarks.real import report, tables
 from benchmarks.real.dataset import EXTRA, SCORED, RealDoc, documents, non_invoices, skipped, unprinted
 from benchmarks.real.readings import READINGS, pages
 from benchmarks.real.runs import Result, read_corpus, read_others, warm_cache
-from benchmarks.real.scoring import RULE_BASED, FieldScore, Reader, Verdict, score
+from benchmarks.real.scoring import RULE_BASED, FieldScore, Reader, Verdict, held_out_ranker, score
 
 __all__ = ["READINGS", "FieldScore", "Reader", "RealDoc", "Verdict", "documents", "main", "pages", "score"]
 
@@ -149,9 +149,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--threshold", type=float, help="review threshold (default: the pipeline setting)")
     parser.add_argument("--misses", type=int, default=6, help="misses shown per layout")
     parser.add_argument("--json-out", type=Path, help="write all figures, files and misses here")
+    parser.add_argument(
+        "--reader", choices=("ranker", "rules"), default="ranker",
+        help="ranker: the shipped model, and per source one trained without it; rules: hand-set confidences",
+    )  # fmt: skip
     args = parser.parse_args(argv)
     logging.getLogger("pypdf").setLevel(logging.ERROR)  # the corpus has odd xref tables; pypdf copes
-    figures = run(args)
+    figures = run(args, held_out_ranker() if args.reader == "ranker" else RULE_BASED)
     if args.json_out:
         args.json_out.write_text(json.dumps(figures, indent=1, ensure_ascii=False, default=str))
 

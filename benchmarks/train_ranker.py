@@ -190,26 +190,52 @@ def train(examples: list[Example], *, loso: bool, threshold: float) -> str:
     from benchmarks.ranker_report import print_loso
     from extractors.ranking import Ranker
 
-    start = time.perf_counter()
-    rows = {ex.name + ex.reading: rows_of(ex) for ex in examples}
-    log.info("features of %d examples in %.1f s", len(examples), time.perf_counter() - start)
-    folds: dict[str, list[Output]] = {}
-    rules: dict[str, list[Output]] = {}
-    for source in sorted({ex.source for ex in examples}):
-        held = [ex for ex in examples if ex.source == source]
-        layouts = {ex.layout for ex in held}
-        kept = [ex for ex in examples if ex.source != source and ex.layout not in layouts]
-        folds[source] = outputs(held, fit(kept, rows))
-        if loso:
-            rules[source] = outputs(held, None)
+    rows = feature_rows(examples)
+    _, folds = fold_fits(examples, rows)
     everything = [o for outs in folds.values() for o in outs]
     final = fit(examples, rows)
     model = Ranker(final.models, curves(everything), final.feature_names)  # type: ignore[attr-defined, arg-type]
     if loso:
-        nested = {s: curves([o for t, outs in folds.items() if t != s for o in outs]) for s in folds}
-        print_loso(folds, rules, nested, threshold)
+        rules = {source: outputs([ex for ex in examples if ex.source == source], None) for source in folds}
+        print_loso(folds, rules, nested_curves(folds), threshold)
         _speed(examples, model)
     return model.to_json()
+
+
+Rows = dict[str, dict[str, list[tuple[list[float], int]]]]
+
+
+def feature_rows(examples: Sequence[Example]) -> Rows:
+    start = time.perf_counter()
+    rows = {ex.name + ex.reading: rows_of(ex) for ex in examples}
+    log.info("features of %d examples in %.1f s", len(examples), time.perf_counter() - start)
+    return rows
+
+
+def fold_fits(examples: Sequence[Example], rows: Rows) -> tuple[dict[str, object], dict[str, list[Output]]]:
+    """Per source, the model fitted without it (nor any layout it holds), and its outputs on it."""
+    fits: dict[str, object] = {}
+    folds: dict[str, list[Output]] = {}
+    for source in sorted({ex.source for ex in examples}):
+        held = [ex for ex in examples if ex.source == source]
+        layouts = {ex.layout for ex in held}
+        fits[source] = fit([ex for ex in examples if ex.source != source and ex.layout not in layouts], rows)
+        folds[source] = outputs(held, fits[source])
+    return fits, folds
+
+
+def nested_curves(folds: dict[str, list[Output]]) -> dict[str, dict[str, object]]:
+    """Per held-out source, calibration curves fitted on the other sources' out-of-fold outputs."""
+    return {s: curves([o for t, outs in folds.items() if t != s for o in outs]) for s in folds}
+
+
+def held_out_models(examples: Sequence[Example]) -> dict[str, object]:
+    """Per source, a whole model (weights and curves) that never saw that source: for benchmarks."""
+    from extractors.ranking import Ranker
+
+    fits, folds = fold_fits(examples, feature_rows(examples))
+    nested = nested_curves(folds)
+    return {s: Ranker(f.models, nested[s], f.feature_names) for s, f in fits.items()}  # type: ignore[attr-defined, arg-type]
 
 
 def _speed(examples: Sequence[Example], ranker: object) -> None:
