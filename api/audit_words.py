@@ -277,16 +277,7 @@ TERMS: dict[str, tuple[str, str]] = {
 
 def translator(lang: str) -> Callable[..., str]:
     """These pages' words first, then the portal's."""
-    index = i18n.LANGS.index(lang) if lang in i18n.LANGS else 0
-    portal = i18n.translator(lang)
-
-    def gettext(key: str, **values: object) -> str:
-        pair = MESSAGES.get(key)
-        if pair is None:
-            return portal(key, **values)
-        return pair[index].format(**values) if values else pair[index]
-
-    return gettext
+    return i18n.translator(lang, MESSAGES)
 
 
 def problem(lang: str, code: str, detail: str = "") -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from starlette.requests import Request
 
@@ -156,11 +156,12 @@ def language(request: Request) -> str:
     return DEFAULT
 
 
-def translator(lang: str) -> Callable[..., str]:
+def translator(lang: str, words: Mapping[str, tuple[str, str]] | None = None) -> Callable[..., str]:
+    """The words of ``lang``: those of ``words`` (a page's own) first, then the portal's."""
     index = LANGS.index(lang) if lang in LANGS else 0
 
     def gettext(key: str, **values: object) -> str:
-        pair = MESSAGES.get(key)
+        pair = (words or {}).get(key) or MESSAGES.get(key)
         text = pair[index] if pair else key
         return text.format(**values) if values else text
 
