@@ -169,6 +169,9 @@ def drive(
     figures, t0 = Figures(len(ids)), time.monotonic()
     pending: list[Stranded] = []
     next_fault = t0 + rng.uniform(4, 8)
+    # Kills come at seeded points of the batch's progress, not of the clock: a faster pipeline must
+    # meet as many kills as a slow one (a batch once ended before its second kill was due).
+    points = sorted(rng.uniform(0.05, 0.75) for _ in range(kills))
     while True:
         now = time.monotonic()
         current = statuses(services)
@@ -180,10 +183,11 @@ def drive(
                 figures.stranded.append(stranded.figures())
                 pending.remove(stranded)
         work_left = sum(not s.final for s in current.values()) > len(ids) // 10
+        done = sum(s.final for s in current.values()) / len(ids)
         if now >= next_fault and work_left and fault is not None:
             fault()
             fault, figures.kills = None, figures.kills + 1
-        elif now >= next_fault and work_left and figures.kills < kills:
+        elif fault is None and figures.kills < kills and done >= points[figures.kills] and work_left:
             slot, wall = rng.choice(sorted(workers.procs)), time.time()
             workers.kill(slot)
             figures.kills += 1
@@ -191,8 +195,7 @@ def drive(
             workers.start(slot)
             if probe is not None:
                 pending.append(Stranded.of(services, now, wall, probe))
-            next_fault = time.monotonic() + rng.uniform(5, 12)  # a restarted worker boots in ~3 s
-        time.sleep(0.5)
+        time.sleep(0.25)
     figures.total_s = time.monotonic() - t0
     figures.stranded += [p.figures() for p in pending if p.update(services, time.monotonic())]
     return figures
