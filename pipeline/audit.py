@@ -11,7 +11,6 @@ from dematflow.errors import NotFound
 from pipeline import daycheck, journal, replay
 from pipeline.context import Services
 from pipeline.db import GENESIS
-from storage.base import sha256_hex
 from storage.keys import ANCHORS
 
 
@@ -105,7 +104,7 @@ def _check_objects(services: Services, fingerprints: dict[str, str], result: Ver
         if catalogued.get(key, expected) != expected:
             result.problems.append(Problem(key, "the catalogue's fingerprint was changed"))
         try:
-            actual = sha256_hex(services.store.get(key))
+            actual = services.store.digest(key)
         except NotFound:
             result.problems.append(Problem(key, "archived object is missing"))
             continue

@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING
 
 from dematflow.errors import InvalidRequest, NotFound
 from pipeline.records import Event
-from storage.base import sha256_hex
 
 if TYPE_CHECKING:
     from pipeline.context import Services
@@ -53,7 +52,7 @@ def sample(services: Services, *, rate: float = 0.01, seed: int | None = None) -
     for row in picked:
         report.checked += 1
         try:
-            actual = sha256_hex(services.store.get(row.obj.key))
+            actual = services.store.digest(row.obj.key)
         except NotFound:
             report.mismatches.append(Mismatch(row.obj.key, row.document_id, "missing"))
             continue

@@ -10,6 +10,8 @@ from typing import Protocol
 
 from dematflow.errors import ArchiveConflict, ArchiveRefused
 
+CHUNK = 1 << 20  # bytes read at a time when an object is hashed as a stream
+
 
 def sha256_hex(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
@@ -39,6 +41,10 @@ class ObjectStore(Protocol):
     ) -> StoredObject: ...
 
     def get(self, key: str) -> bytes: ...
+
+    def digest(self, key: str) -> str:
+        """The sha256 of the object's bytes, read in chunks (memory bounded by a chunk, not the object)."""
+        ...
 
     def stat(self, key: str) -> StoredObject: ...
 

@@ -5,6 +5,7 @@ enforced by this code alone: on a filesystem they bind dematflow, not whoever ca
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import os
 import stat
@@ -14,7 +15,7 @@ from datetime import datetime
 from pathlib import Path
 
 from dematflow.errors import ArchiveConflict, ArchiveRefused, NotFound, StorageUnavailable
-from storage.base import StoredObject, check_deletable, iso, later, sha256_hex
+from storage.base import CHUNK, StoredObject, check_deletable, iso, later, sha256_hex
 
 _READ_ONLY = stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH
 META = ".meta"
@@ -86,6 +87,18 @@ class FilesystemStore:
             raise NotFound(f"no archived object {key}") from exc
         except OSError as exc:
             raise StorageUnavailable(f"cannot read {key}: {exc}") from exc
+
+    def digest(self, key: str) -> str:
+        digest = hashlib.sha256()
+        try:
+            with self._path(key).open("rb") as f:
+                while chunk := f.read(CHUNK):
+                    digest.update(chunk)
+        except FileNotFoundError as exc:
+            raise NotFound(f"no archived object {key}") from exc
+        except OSError as exc:
+            raise StorageUnavailable(f"cannot read {key}: {exc}") from exc
+        return digest.hexdigest()
 
     def stat(self, key: str) -> StoredObject:
         try:

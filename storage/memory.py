@@ -38,6 +38,9 @@ class MemoryStore:
         except KeyError as exc:
             raise NotFound(f"no archived object {key}") from exc
 
+    def digest(self, key: str) -> str:
+        return sha256_hex(self.get(key))
+
     def stat(self, key: str) -> StoredObject:
         try:
             return self._info[key]

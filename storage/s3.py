@@ -6,6 +6,7 @@ or overwrite that version; the server refuses. minio is imported only when this 
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -19,7 +20,7 @@ from dematflow.errors import (
     StorageUnavailable,
     ToolUnavailable,
 )
-from storage.base import StoredObject, check_deletable, iso, later, sha256_hex
+from storage.base import CHUNK, StoredObject, check_deletable, iso, later, sha256_hex
 
 if TYPE_CHECKING:
     from minio import Minio
@@ -152,6 +153,28 @@ class S3Store:
             if response is not None:
                 response.close()
                 response.release_conn()
+
+    def digest(self, key: str) -> str:
+        response = None
+        version = self._first_version(key)
+        if version is None:
+            raise NotFound(f"no archived object {key}")
+        digest = hashlib.sha256()
+        try:
+            response = self.client.get_object(self.bucket, key, version_id=version)
+            for chunk in response.stream(CHUNK):
+                digest.update(chunk)
+        except _minio().error.S3Error as exc:
+            if exc.code in MISSING:
+                raise NotFound(f"no archived object {key}") from exc
+            raise StorageUnavailable(f"cannot read {key} from S3: {exc.code}: {exc.message}") from exc
+        except _network_errors() as exc:
+            raise StorageUnavailable(f"cannot read {key}: S3 unreachable: {exc}") from exc
+        finally:
+            if response is not None:
+                response.close()
+                response.release_conn()
+        return digest.hexdigest()
 
     def stat(self, key: str) -> StoredObject:
         found = self._stat_or_none(key)

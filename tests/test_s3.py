@@ -20,7 +20,7 @@ from minio.error import S3Error
 from minio.retention import Retention
 
 from cli.samples import Sample
-from dematflow.errors import ArchiveConflict, ArchiveRefused, ConfigError, Forbidden
+from dematflow.errors import ArchiveConflict, ArchiveRefused, ConfigError, Forbidden, NotFound
 from extractors.results import DocType
 from pipeline import accounts, audit, disposal, journal, retention
 from pipeline.context import Services, open_services
@@ -29,6 +29,7 @@ from pipeline.replay import fields_digest
 from pipeline.run import process
 from pipeline.settings import Settings
 from storage import keys
+from storage.base import sha256_hex
 from storage.s3 import S3Store
 from tests.conftest import sample
 from tests.s3_server import S3Server, s3_server, s3_settings
@@ -65,6 +66,14 @@ def test_the_bucket_is_created_with_object_lock_and_versioning(s3: S3Store, s3_s
     client = raw(s3_server)
     assert client.get_bucket_versioning(s3.bucket).status == "Enabled"
     client.get_object_lock_config(s3.bucket)  # raises on a bucket without Object Lock
+
+
+def test_digest_streams_the_first_version(s3: S3Store) -> None:
+    data = bytes(range(256)) * 9000
+    s3.put("big/1", data, retain_until=in_a_day())
+    assert s3.digest("big/1") == sha256_hex(data)
+    with pytest.raises(NotFound):
+        s3.digest("big/none")
 
 
 def test_a_bucket_without_object_lock_is_refused(s3_server: S3Server, bucket: str) -> None:

@@ -43,6 +43,14 @@ def test_nothing_can_be_deleted(store: ObjectStore) -> None:
 def test_missing_key_is_not_found(store: ObjectStore) -> None:
     with pytest.raises(NotFound):
         store.get("nope")
+    with pytest.raises(NotFound):
+        store.digest("nope")
+
+
+def test_digest_hashes_the_bytes_as_a_stream(store: ObjectStore) -> None:
+    data = bytes(range(256)) * 9000  # a little over two chunks
+    store.put("big/1", data)
+    assert store.digest("big/1") == sha256_hex(data)
 
 
 def test_put_once_keeps_the_first_output(store: ObjectStore) -> None:
