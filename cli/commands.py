@@ -1,9 +1,9 @@
-"""Everyday commands: process, submit, extract, validate, worker, doctor."""
+"""Everyday commands: process, submit, extract, validate, facturx, doctor."""
 
 from __future__ import annotations
 
-import os
-import sys
+import errno
+import functools
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -22,6 +22,10 @@ from pipeline.run import Unread
 from pipeline.run import process_all as run_all
 from validators.chain import validate_document
 from validators.report import Finding, Severity
+from workers.watch_rules import read_limited
+
+REFUSED = "refused"  # over DEMATFLOW_MAX_BYTES: refused before a byte was read or kept
+REFUSED_EXIT = 13
 
 
 def collect(paths: list[Path]) -> Iterator[Path]:
@@ -65,7 +69,8 @@ def process_files(
             steps[index] += 1
             progress.update(task, description=f"{files[index].name}: {stage}", advance=1)
 
-        documents = [(path.name, path.read_bytes) for path in files]
+        limit = services.settings.limits.max_bytes  # bounded: a file that grew since it was sized
+        documents = [(path.name, functools.partial(read_limited, path, limit)) for path in files]
         outcomes = run_all(services, documents, in_flight=services.settings.in_flight, on_stage=step)
         for index, (path, outcome) in enumerate(zip(files, outcomes, strict=True)):
             # a document that stopped early (quarantined, a duplicate) completes its share of the bar
@@ -100,7 +105,8 @@ def process(
     """Process files and folders in this process (embedded mode) and archive them.
 
     Exit codes (OCRmyPDF's convention; when several apply, the first listed wins): 5 a file vanished
-    before it was read (nothing kept), 2 some document quarantined, 12 some still in progress (another
+    before it was read (nothing kept), 13 a file over DEMATFLOW_MAX_BYTES was refused before a byte
+    of it was read (nothing kept), 2 some document quarantined, 12 some still in progress (another
     run is taking it through), 10 some rejected, 11 some need review, 0 every document archived.
     Errors that stop the run keep their own codes (3: a tool is missing, 4: storage, 6: settings)."""
     services = services_of(ctx)
@@ -116,7 +122,16 @@ def process(
         if as_json:  # each line as soon as its document is done, so a later failure loses nothing
             emit(outcome_json(path, doc, duplicate=duplicate))
 
-    files = list(collect(paths))
+    files = []
+    for path in collect(paths):
+        why = oversized(path, services.settings.limits.max_bytes)
+        if why is None:
+            files.append(path)
+            continue
+        statuses.append(REFUSED)
+        err.print(f"[yellow]{safe(str(path))} : refusé, {why}[/]")
+        if as_json:
+            emit({"file": str(path), "document_id": None, "status": REFUSED, "reason": why})
     results = process_files(services, files, quiet=as_json, facturx=facturx, on_done=done, on_unread=unread)
     if not as_json:
         out.print(outcomes_table([(p.name, d, dup) for p, d, dup in results], "Processed"))
@@ -124,29 +139,64 @@ def process(
         for status in statuses:
             counts[status] = counts.get(status, 0) + 1
         out.print(", ".join(f"{n} {s}" for s, n in sorted(counts.items())) or "nothing to process")
-    raise typer.Exit(exit_code(statuses))
+    raise typer.Exit(door_exit_code(statuses))
+
+
+def oversized(path: Path, max_bytes: int) -> str | None:
+    """Why ``path`` is refused before a byte of it is read or kept (over DEMATFLOW_MAX_BYTES), or None
+    (a file gone meanwhile is the read's business)."""
+    try:
+        size = path.stat().st_size
+    except OSError:
+        return None
+    if size <= max_bytes:
+        return None
+    return f"{size:,} octets, au-delà de la limite de {max_bytes:,} (DEMATFLOW_MAX_BYTES) : rien de conservé"
+
+
+def door_exit_code(statuses: list[str]) -> int:
+    """``exit_code``, with a file refused for its size (nothing kept) right after a vanished one."""
+    if UNREAD not in statuses and REFUSED in statuses:
+        return REFUSED_EXIT
+    return exit_code(statuses)
 
 
 @app.command()
 @door
 def submit(ctx: typer.Context, paths: list[Path] = typer.Argument(..., exists=True)) -> None:
-    """Keep the files and queue them for the workers (needs DEMATFLOW_BROKER_URL)."""
+    """Keep the files and queue them for the workers (needs DEMATFLOW_BROKER_URL). Exit 0, or 5 a file
+    vanished before it was read, 13 a file was over DEMATFLOW_MAX_BYTES (refused, nothing kept)."""
     from workers.actors import Actors
     from workers.broker import make_broker
 
     settings = settings_of(ctx)
     services = services_of(ctx)
     actors = Actors(make_broker(settings.broker_url), lambda: services)
+    limit = settings.limits.max_bytes
+    statuses: list[str] = []
     for path in collect(paths):
-        receipt = actors.submit(filename=path.name, data=path.read_bytes())
-        line: dict[str, object] = {
-            "file": str(path),
-            "document_id": receipt.document_id,
-            "status": "received",
-        }
+        line: dict[str, object] = {"file": str(path), "document_id": None}
+        try:
+            if (why := oversized(path, limit)) is not None:
+                raise OSError(errno.EFBIG, why)
+            data = read_limited(path, limit)
+        except OSError as exc:
+            status = REFUSED if exc.errno == errno.EFBIG else UNREAD
+            reason = exc.strerror or type(exc).__name__
+            said = "refusé" if status == REFUSED else "non lu"
+            err.print(f"[yellow]{safe(str(path))} : {said}, {safe(reason)}[/]")
+            statuses.append(status)
+            emit(line | {"status": status, "reason": reason})
+            continue
+        receipt = actors.submit(filename=path.name, data=data)
+        del data
+        line |= {"document_id": receipt.document_id, "status": "received"}
         if receipt.duplicate_of:
             line["duplicate_of"] = receipt.duplicate_of
+        statuses.append("received")
         emit(line)
+    if REFUSED in statuses or UNREAD in statuses:
+        raise typer.Exit(door_exit_code(statuses))
 
 
 @app.command()
@@ -258,25 +308,6 @@ def facturx_cmd(
     out.print(
         f"wrote {out_file}: Factur-X {conversion.profile}, valid ({', '.join(conversion.report.checked)})"
     )
-
-
-@app.command()
-@door
-def worker(ctx: typer.Context, processes: int = typer.Option(None, "--processes", "-p")) -> None:
-    """Start dramatiq workers (one thread per process: tesseract and seals are CPU-bound)."""
-    settings = settings_of(ctx)
-    n = processes or settings.worker_processes
-    argv = [
-        sys.executable,
-        "-m",
-        "dramatiq",
-        "workers.app",
-        "--processes",
-        str(n),
-        "--threads",
-        "1",
-    ]
-    os.execve(sys.executable, argv, ctx.obj)
 
 
 @app.command()

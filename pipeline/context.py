@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from importlib import metadata
+from pathlib import Path
 from typing import Protocol
 
+from dematflow.errors import ConfigError
 from extractors.capture import OcrOptions
 from extractors.memory import Layout
 from extractors.results import PageText
@@ -15,7 +17,17 @@ from extractors.sandbox import Budget
 from pipeline.catalogue import Catalogue, Duplicate
 from pipeline.records import Document
 from pipeline.settings import Settings
-from signing.credentials import SealCredentials, ensure_dev_credentials, load_credentials
+from signing import credentials as dev_keys
+from signing.policy import SignerKind
+from signing.signer import (
+    Certificates,
+    SealSigner,
+    SignerSource,
+    development_signer,
+    file_certificates,
+    file_signer,
+    pkcs12_signer,
+)
 from storage.base import ObjectStore
 from storage.filesystem import FilesystemStore
 
@@ -38,9 +50,24 @@ class Context:
 
     settings: Settings
     store: ObjectStore
-    credentials: SealCredentials | None = None  # None: a dry run that does not seal
+    signer: SignerSource | None = None  # None: a dry run that does not seal
     index: DuplicateIndex | None = None  # read-only look-up of earlier invoices; None: not checked
     memory: LayoutMemory | None = None  # the suppliers' layouts learnt so far; None: the generic reader only
+
+    @property
+    def credentials(self) -> SignerSource | None:
+        """Former name of ``signer`` (cli/demo.py reads ``.development`` through it)."""
+        return self.signer
+
+    def seal_signer(self) -> SealSigner:
+        """The signer, built on first use; ConfigError where this process does not seal."""
+        if self.signer is None:
+            raise ConfigError("no seal signer in this context (a dry run cannot seal)")
+        return self.signer.get()
+
+    def seal_certificates(self) -> Certificates | None:
+        """Our seal certificate and chain for trust checks, without opening the key when possible."""
+        return None if self.signer is None else self.signer.certificates()
 
     @property
     def ocr(self) -> OcrOptions:
@@ -75,16 +102,62 @@ class Services:
 def open_services(settings: Settings, *, store: ObjectStore | None = None) -> Services:
     """Open the catalogue, the archive and the seal named by ``settings`` (embedded defaults)."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    if settings.seal_key and settings.seal_cert:
-        credentials = load_credentials(settings.seal_key, settings.seal_cert, settings.seal_chain)
-    else:
-        credentials = ensure_dev_credentials(settings.keys_dir)
     from pipeline.memory import CatalogueMemory  # it reads captures through the stages, which import us
 
     catalogue = Catalogue.open(settings.database_url)
     memory = CatalogueMemory(catalogue.engine)
-    context = Context(settings, store or open_store(settings), credentials, catalogue, memory)
+    context = Context(settings, store or open_store(settings), signer_source(settings), catalogue, memory)
     return Services(context, catalogue)
+
+
+def signer_source(settings: Settings) -> SignerSource:
+    """What seals in this process, built on first use: a process that never seals (the API in queue
+    mode, a capture-only worker) never opens a key, and with PKCS#11 no development key is made."""
+    seal, cert, chain = settings.seal, settings.seal_cert, settings.seal_chain
+    files = _certificate_files(cert, chain) if cert else None
+    if seal.signer is SignerKind.PKCS11 and seal.pkcs11 is not None:
+        p11 = seal.pkcs11
+
+        def token() -> SealSigner:
+            from signing.pkcs11 import pkcs11_signer  # python-pkcs11, only where a token seals
+
+            return pkcs11_signer(
+                module=p11.module,
+                token=p11.token,
+                key_label=p11.key_label,
+                pin_file=p11.pin_file,
+                cert=cert,
+                chain=chain,
+            )
+
+        return SignerSource(SignerKind.PKCS11, token, files)
+    if seal.signer is SignerKind.FILE and seal.pkcs12 is not None:
+        bundle, password = seal.pkcs12, seal.pkcs12_password_file
+        return SignerSource(SignerKind.FILE, lambda: pkcs12_signer(bundle, password, chain), files)
+    if seal.signer is SignerKind.FILE and settings.seal_key and cert:
+        key = settings.seal_key
+        return SignerSource(SignerKind.FILE, lambda: file_signer(key, cert, chain), files)
+    if seal.signer is SignerKind.DEVELOPMENT:
+        keys_dir = settings.keys_dir
+        return SignerSource(SignerKind.DEVELOPMENT, lambda: development_signer(keys_dir))
+    return SignerSource(SignerKind.NONE, None, files or _existing_development(settings))
+
+
+def _certificate_files(cert: Path, chain: tuple[Path, ...]) -> Callable[[], Certificates | None]:
+    return lambda: file_certificates(cert, chain)
+
+
+def _existing_development(settings: Settings) -> Callable[[], Certificates | None]:
+    """A process that does not seal still recognises the development seal of its data directory."""
+
+    def read() -> Certificates | None:
+        if not (settings.keys_dir / dev_keys.README).is_file():
+            return None
+        keys_dir = settings.keys_dir
+        root, tsa = (keys_dir / dev_keys.ROOT_CERT,), keys_dir / dev_keys.TSA_CERT
+        return file_certificates(keys_dir / dev_keys.SEAL_CERT, root, tsa)
+
+    return read
 
 
 def open_store(settings: Settings) -> ObjectStore:

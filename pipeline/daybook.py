@@ -121,9 +121,9 @@ def _days(services: Services, previous: str | None, last: date) -> Iterator[str]
 
 
 def _seal_day(services: Services, day: str, previous: str | None) -> DaySeal:
-    creds, tsa = services.context.credentials, services.settings.tsa_url
-    if creds is None or choose_timestamper(creds, tsa_url=tsa) is None:
-        raise ConfigError("a day seal needs seal credentials and a timestamp authority (DEMATFLOW_TSA_URL)")
+    signer, tsa = services.context.seal_signer(), services.settings.tsa_url
+    if choose_timestamper(signer, tsa_url=tsa) is None:
+        raise ConfigError("a day seal needs a timestamp authority (DEMATFLOW_TSA_URL)")
     if previous is None:
         prev_seal, prev_hash = "", _hash_before(services.catalogue.engine, day)
     else:
@@ -133,7 +133,7 @@ def _seal_day(services: Services, day: str, previous: str | None) -> DaySeal:
     segment = build_segment(day, entries, previous_seal_sha256=prev_seal, prev_hash=prev_hash)
     # Identical bytes again (a crash between the two puts) are a no-op; the seal is made once.
     seg = retention.keep(services, None, keys.day_segment(day), segment)
-    sealed = seal_detached(segment, credentials=creds, tsa_url=tsa).data
+    sealed = seal_detached(segment, signer=signer, tsa_url=tsa).data
     seal = retention.keep(services, None, keys.day_seal(day), sealed)
     log.info("journal day %s sealed: %d row(s), segment sha256 %s", day, len(entries), seg.sha256[:16])
     return DaySeal(day, len(entries), seg, seal)

@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from pathlib import Path
 
 from asn1crypto import cms, tsp
 from cryptography import x509
@@ -19,7 +18,7 @@ from pipeline.daybook import day_entries, parse_segment, row_line, sealed_days
 from pipeline.db import journal
 from pipeline.journal import canonical
 from signing.cms import verify_detached
-from signing.credentials import SealCredentials
+from signing.signer import Certificates
 from storage import keys
 from storage.base import sha256_hex
 
@@ -50,15 +49,14 @@ def seal_facts(seal: bytes) -> SealFacts:
     return SealFacts(signer.dump(), when, token, info["signature"].native)
 
 
-def trusted(signer_der: bytes, credentials: SealCredentials | None) -> bool:
+def trusted(signer_der: bytes, ours: Certificates | None) -> bool:
     """The configured seal certificate, or one its chain issued (a renewed certificate)."""
-    if credentials is None:
+    if ours is None:
         return False
     cert = x509.load_der_x509_certificate(signer_der)
-    mine = [_load(credentials.cert_path)]
-    if cert == mine[0]:
+    if cert == x509.load_der_x509_certificate(ours.certificate.dump()):
         return True
-    for issuer in [_load(p) for p in credentials.chain_paths]:
+    for issuer in [x509.load_der_x509_certificate(c.dump()) for c in ours.chain]:
         try:
             cert.verify_directly_issued_by(issuer)
             return True
@@ -68,7 +66,7 @@ def trusted(signer_der: bytes, credentials: SealCredentials | None) -> bool:
 
 
 def seal_problem(
-    day: str, segment: bytes, seal: bytes, credentials: SealCredentials | None, last_at: str | None = None
+    day: str, segment: bytes, seal: bytes, ours: Certificates | None, last_at: str | None = None
 ) -> str | None:
     if not verify_detached(segment, seal):
         return "the seal does not match the segment: signature or timestamp broken"
@@ -76,7 +74,7 @@ def seal_problem(
         facts = seal_facts(seal)
     except (ValueError, KeyError, StopIteration):
         return "the seal is unreadable"
-    if not trusted(facts.signer, credentials):
+    if not trusted(facts.signer, ours):
         return "sealed with a certificate that is not the configured seal certificate (nor from its chain)"
     if facts.timestamp is None:
         return "the seal carries no timestamp"
@@ -106,7 +104,7 @@ def check_days(services: Services, report: Report) -> int:
         except (ValueError, KeyError, TypeError):
             header, rows = None, {}
         last_at = str(rows[max(rows)]["at"]) if rows else None
-        what = seal_problem(day, segment, seal, services.context.credentials, last_at)
+        what = seal_problem(day, segment, seal, services.context.seal_certificates(), last_at)
         if what:
             report(where, what)
         if header is None:
@@ -146,9 +144,3 @@ def _check_rows(services: Services, day: str, rows: dict[int, dict[str, object]]
 def _between(previous: str, day: str) -> list[str]:
     start, end = date.fromisoformat(previous) + timedelta(days=1), date.fromisoformat(day)
     return [(start + timedelta(days=i)).isoformat() for i in range((end - start).days)]
-
-
-def _load(path: Path) -> x509.Certificate:
-    data = path.read_bytes()
-    pem = b"-----BEGIN" in data
-    return x509.load_pem_x509_certificate(data) if pem else x509.load_der_x509_certificate(data)

@@ -9,6 +9,7 @@ import tempfile
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pipeline import daybook, journal, lifecycle, verifier_chaine
 from pipeline.context import Services
@@ -16,6 +17,9 @@ from pipeline.daycheck import seal_facts
 from pipeline.evidence_text import LISEZMOI
 from signing.cms import verify_detached
 from storage import keys
+
+if TYPE_CHECKING:
+    from asn1crypto import x509
 
 DAYS = "journal/jours/"
 
@@ -54,13 +58,13 @@ def build(services: Services, document_id: str) -> bytes:
     if unsealed:  # not sealed yet: every row since the first unsealed one, so the chain recomputes
         tail = [e for e in journal.entries(services.catalogue.engine) if e.at[:10] >= unsealed[0]]
         files["journal/non-scelle.jsonl"] = "".join(daybook.row_line(e) + "\n" for e in tail).encode()
-    creds = services.context.credentials
-    if creds is not None:
-        files["certificats/cachet.pem"] = creds.cert_path.read_bytes()
-        for i, path in enumerate(creds.chain_paths):
-            files[f"certificats/chaine-{i + 1}.pem"] = path.read_bytes()
-        if creds.tsa_cert_path is not None:
-            files["certificats/horodatage.pem"] = creds.tsa_cert_path.read_bytes()
+    ours = services.context.seal_certificates()
+    if ours is not None:
+        files["certificats/cachet.pem"] = _pem(ours.certificate)
+        for i, cert in enumerate(ours.chain):
+            files[f"certificats/chaine-{i + 1}.pem"] = _pem(cert)
+        if ours.tsa is not None:
+            files["certificats/horodatage.pem"] = _pem(ours.tsa)
     files["verifier_chaine.py"] = Path(verifier_chaine.__file__).read_bytes()
     files["LISEZMOI.txt"] = LISEZMOI.encode()
     sums = "".join(f"{hashlib.sha256(v).hexdigest()}  {k}\n" for k, v in sorted(files.items()))
@@ -122,6 +126,12 @@ def _outputs(rows: bytes) -> dict[str, str]:
         outputs = json.loads(line).get("body", {}).get("outputs", {})
         found.update(outputs if isinstance(outputs, dict) else {})
     return found
+
+
+def _pem(cert: x509.Certificate) -> bytes:
+    from asn1crypto import pem
+
+    return bytes(pem.armor("CERTIFICATE", cert.dump()))
 
 
 def _der(pem: bytes) -> bytes:

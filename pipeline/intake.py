@@ -44,8 +44,9 @@ def receive(
     if first is not None and first.filename == filename and not first.status.final:
         return Receipt(first.id)  # the same file again, its document left half-way (a crashed run): resume
     if first is None:
-        # The class is not known before classify: the original gets the longest retention.
-        obj = retention.keep(services, None, keys.original(digest), data)
+        # The class is not known before classify: the original gets the longest retention, unless
+        # ingest is certain to refuse the bytes themselves (the quarantine area's shorter period).
+        obj = retention.keep_original(services, keys.original(digest), data)
         doc = Document(
             id=uuid.uuid4().hex,
             sha256=digest,

@@ -15,12 +15,22 @@
     journal anchors (and later the day     the longest of all         the close of the current financial
     seals)                                 classes                    year (so they outlive every record
                                                                       they cover)
+    quarantine: an original refused for    DEMATFLOW_RETENTION_       receipt
+    its bytes alone (empty, over           QUARANTINE_DAYS (365)
+    DEMATFLOW_MAX_BYTES, no accepted kind)
 
 The financial year closes on DEMATFLOW_RETENTION_YEAR_END (default 12-31); an object is kept until the
 end of the anniversary of that closing day. The original is stored at receipt, before its class is
 known: it gets the longest period. COMPLIANCE retention on S3 can be extended, never shortened, so a
 guess may over-protect but never under-protect (an identity document's original is therefore kept as
 long as an invoice: its capture, data and report get the short period).
+
+The quarantine area is the one exception, decided at receipt on the bytes alone: what ingest is
+certain to refuse for the bytes themselves (the very checks ingest makes first, on the same bytes) is
+evidence of what was sent, not an accounting document, and gets the quarantine period. Should such a
+document ever be read after all (a later release accepting its format, ``retry --force``), keeping
+its first derived object (the capture) extends the original to its class's period first. A file that
+only turns out corrupt later (a PDF that does not parse) keeps the longest period: never under-protect.
 """
 
 from __future__ import annotations
@@ -31,10 +41,11 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Protocol
 
 from extractors.results import DocType
-from pipeline.records import Document
-from pipeline.settings import RetentionSettings, Settings
+from extractors.sniff import FileKind, sniff
+from pipeline.records import Document, Status
+from pipeline.settings import Limits, RetentionSettings, Settings
 from storage import keys
-from storage.base import ObjectStore, StoredObject, put_once
+from storage.base import ObjectStore, StoredObject, later, put_once
 
 
 @dataclass(frozen=True)
@@ -114,11 +125,54 @@ def until(policy: RetentionSettings, doc: Document | None, key: str) -> datetime
     migration) still gets a lock, and S3 refuses a retain-until date in the past."""
     if doc is None or keys.role_of(key) is keys.Role.ANCHOR:
         return longest(policy)
-    return max(for_document(policy, doc), datetime.now(UTC) + MINIMUM)
+    rule = for_document(policy, doc)
+    original = doc.objects.get("original")
+    if doc.status is Status.QUARANTINED and doc.doc_type is None and original and original.retain_until:
+        # in the quarantine area (its original was kept short): its 501 Irrecevable goes with it
+        rule = min(rule, datetime.fromisoformat(original.retain_until))
+    return max(rule, datetime.now(UTC) + MINIMUM)
+
+
+REFUSED_KINDS = (FileKind.UNKNOWN, FileKind.XML_OTHER)  # ingest quarantines them, whatever comes next
+QUARANTINE_BASIS = "quarantaine : contenu refusé (vide, trop gros, format non accepté), preuve de réception"
+
+
+def refused_for_bytes(data: bytes, limits: Limits) -> bool:
+    """Whether ingest will quarantine these bytes for themselves: empty, over DEMATFLOW_MAX_BYTES,
+    or of no accepted kind (ingest's first checks, on the same bytes)."""
+    return not data or len(data) > limits.max_bytes or sniff(data[:4096]) in REFUSED_KINDS
+
+
+def quarantine_until(policy: RetentionSettings, now: datetime | None = None) -> datetime:
+    return _end_of((now or datetime.now(UTC)).date() + timedelta(days=policy.quarantine_days))
+
+
+def keep_original(ctx: Archiving, key: str, data: bytes) -> StoredObject:
+    """Archive the bytes received, before their class is known: the quarantine period when ingest is
+    certain to refuse them, the longest of all classes otherwise."""
+    policy = ctx.settings.retention
+    short = refused_for_bytes(data, ctx.settings.limits)
+    retain = quarantine_until(policy) if short else longest(policy)
+    return ctx.store.put(key, data, retain_until=retain, content_type=keys.content_type(key))
+
+
+def extend_original(ctx: Archiving, doc: Document) -> None:
+    """A classified document whose original was kept for the quarantine period only: extend it to
+    the class's period (S3 COMPLIANCE allows extending). Its record keeps the first date; the
+    store's is the one that decides a deletion."""
+    original = doc.objects.get("original")
+    if doc.doc_type is None or original is None or original.retain_until is None:
+        return
+    target = until(ctx.settings.retention, doc, original.key)
+    if later(original.retain_until, target):
+        ctx.store.extend_retention(original.key, target)
 
 
 def keep(ctx: Archiving, doc: Document | None, key: str, data: bytes) -> StoredObject:
-    """Archive ``data`` under ``key`` with the retention its role and document's class call for."""
+    """Archive ``data`` under ``key`` with the retention its role and document's class call for; the
+    first object derived from a classified document first extends an original kept short."""
+    if doc is not None and keys.role_of(key) is keys.Role.CAPTURE:
+        extend_original(ctx, doc)
     return ctx.store.put(
         key, data, retain_until=until(ctx.settings.retention, doc, key), content_type=keys.content_type(key)
     )

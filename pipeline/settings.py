@@ -11,6 +11,7 @@ from datetime import datetime
 from pathlib import Path
 
 from dematflow.errors import ConfigError
+from signing.policy import SealLevel, SignerKind
 
 
 @dataclass(frozen=True)
@@ -65,6 +66,73 @@ class RetentionSettings:
 
     personal_days: int = 180  # identity documents and proofs of address (GDPR: as short as needed)
     year_end: tuple[int, int] = (12, 31)  # (month, day) the financial year closes on
+    # quarantine area (issue 12): originals refused for their bytes alone (empty, over the size
+    # limit, of no accepted kind) are kept this long, not 10 years; extended if they turn out fine
+    quarantine_days: int = 365
+
+
+PKCS11_VARIABLES = ("MODULE", "TOKEN", "KEY_LABEL", "PIN_FILE")  # DEMATFLOW_SEAL_PKCS11_*, required together
+
+
+@dataclass(frozen=True)
+class Pkcs11Settings:
+    """The token holding the seal key (an HSM; SoftHSM in tests). Only sealing workers get these."""
+
+    module: Path  # the vendor's PKCS#11 library (.so)
+    token: str  # the token's label
+    key_label: str  # the private key's label (the certificate object with that label is the seal's)
+    pin_file: Path  # a file holding the user PIN (a secret file, never the PIN itself in the environment)
+
+
+@dataclass(frozen=True)
+class SealSettings:
+    """Which key seals in this process, and to which level (signing/policy.py)."""
+
+    signer: SignerKind = SignerKind.DEVELOPMENT  # inferred from the variables set, or DEMATFLOW_SEAL_SIGNER
+    level: SealLevel | None = None  # None: B-T with a TSA (the development one in development), else B-B
+    pkcs12: Path | None = None
+    pkcs12_password_file: Path | None = None
+    pkcs11: Pkcs11Settings | None = None
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> SealSettings:
+        key, cert, pkcs12 = (_path(env, f"DEMATFLOW_SEAL_{n}") for n in ("KEY", "CERT", "PKCS12"))
+        given = {name: env.get(f"DEMATFLOW_SEAL_PKCS11_{name}") or "" for name in PKCS11_VARIABLES}
+        pkcs11 = None
+        if any(given.values()):
+            missing = [f"DEMATFLOW_SEAL_PKCS11_{name}" for name, value in given.items() if not value]
+            if missing:
+                raise ConfigError(f"the PKCS#11 seal needs {', '.join(missing)} too")
+            pkcs11 = Pkcs11Settings(
+                Path(given["MODULE"]), given["TOKEN"], given["KEY_LABEL"], Path(given["PIN_FILE"])
+            )
+        raw = env.get("DEMATFLOW_SEAL_SIGNER")
+        if raw:
+            signer = SignerKind.parse(raw, "DEMATFLOW_SEAL_SIGNER")
+        elif pkcs11 is not None:
+            signer = SignerKind.PKCS11
+        else:
+            signer = SignerKind.FILE if key or cert or pkcs12 else SignerKind.DEVELOPMENT
+        if key and pkcs12:
+            raise ConfigError("set DEMATFLOW_SEAL_KEY or DEMATFLOW_SEAL_PKCS12, not both")
+        if signer is SignerKind.FILE and not pkcs12 and (key is None or cert is None):
+            raise ConfigError(
+                "set both DEMATFLOW_SEAL_KEY and DEMATFLOW_SEAL_CERT (or DEMATFLOW_SEAL_PKCS12)"
+            )
+        if signer is SignerKind.PKCS11 and pkcs11 is None:
+            raise ConfigError("DEMATFLOW_SEAL_SIGNER=pkcs11 needs the DEMATFLOW_SEAL_PKCS11_* variables")
+        if signer is SignerKind.DEVELOPMENT and (key or cert or pkcs12 or pkcs11):
+            raise ConfigError(
+                "DEMATFLOW_SEAL_SIGNER=development, yet a seal key is configured: choose file or pkcs11"
+            )
+        level = env.get("DEMATFLOW_SEAL_LEVEL")
+        return cls(
+            signer=signer,
+            level=SealLevel.parse(level, "DEMATFLOW_SEAL_LEVEL") if level else None,
+            pkcs12=pkcs12,
+            pkcs12_password_file=_path(env, "DEMATFLOW_SEAL_PKCS12_PASSWORD_FILE"),
+            pkcs11=pkcs11,
+        )
 
 
 @dataclass(frozen=True)
@@ -76,6 +144,7 @@ class Settings:
     seal_cert: Path | None = None
     seal_chain: tuple[Path, ...] = ()
     tsa_url: str | None = None
+    seal: SealSettings = SealSettings()  # which key seals here (a PKCS#11 token, a file, none) and the level
     ocr_languages: str = "fra+eng"
     ocr_timeout: float = 180.0
     review_threshold: float = 0.8
@@ -106,8 +175,7 @@ class Settings:
         data_dir = Path(env.get("DEMATFLOW_DATA_DIR", "./dematflow-data")).resolve()
         default_db = f"sqlite:///{data_dir / 'catalogue.sqlite3'}"
         seal_key, seal_cert = _path(env, "DEMATFLOW_SEAL_KEY"), _path(env, "DEMATFLOW_SEAL_CERT")
-        if (seal_key is None) != (seal_cert is None):
-            raise ConfigError("set both DEMATFLOW_SEAL_KEY and DEMATFLOW_SEAL_CERT, or neither")
+        seal = SealSettings.from_env(env)  # checks the DEMATFLOW_SEAL_* variables together
         chain = tuple(Path(p) for p in env.get("DEMATFLOW_SEAL_CHAIN", "").split(os.pathsep) if p)
         defaults = Limits()
         return cls(
@@ -118,6 +186,7 @@ class Settings:
             seal_cert=seal_cert,
             seal_chain=chain,
             tsa_url=env.get("DEMATFLOW_TSA_URL") or None,
+            seal=seal,
             ocr_languages=env.get("DEMATFLOW_OCR_LANGUAGES", "fra+eng"),
             ocr_timeout=_number(env, "DEMATFLOW_OCR_TIMEOUT", 180.0),
             review_threshold=_number(env, "DEMATFLOW_REVIEW_THRESHOLD", 0.8),
@@ -133,6 +202,7 @@ class Settings:
             retention=RetentionSettings(
                 personal_days=int(_number(env, "DEMATFLOW_RETENTION_PERSONAL_DAYS", 180)),
                 year_end=_month_day(env, "DEMATFLOW_RETENTION_YEAR_END"),
+                quarantine_days=int(_number(env, "DEMATFLOW_RETENTION_QUARANTINE_DAYS", 365)),
             ),
             limits=Limits(
                 max_bytes=int(_number(env, "DEMATFLOW_MAX_BYTES", defaults.max_bytes)),

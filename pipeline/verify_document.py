@@ -215,7 +215,7 @@ def _days(services: Services, doc: Document, rows: list[Entry]) -> Check:
             problems.append(Problem("day_segment_unreadable", day))
             continue
         last_at = str(sealed_rows[max(sealed_rows)]["at"]) if sealed_rows else None
-        what = daycheck.seal_problem(day, segment, seal, services.context.credentials, last_at)
+        what = daycheck.seal_problem(day, segment, seal, services.context.seal_certificates(), last_at)
         if what:
             problems.append(Problem("day_seal_invalid", day, what))
         current = {e.seq: e for e in rows if e.at[:10] == day}
@@ -264,7 +264,8 @@ def _cms_problems(services: Services, key: str, seal: bytes, original: bytes | N
         signer = daycheck.seal_facts(seal).signer
     except (ValueError, KeyError, StopIteration):
         return [Problem("signature_unreadable", key)]
-    return [] if daycheck.trusted(signer, services.context.credentials) else [Problem("signer_unknown", key)]
+    ours = services.context.seal_certificates()
+    return [] if daycheck.trusted(signer, ours) else [Problem("signer_unknown", key)]
 
 
 def _pades_problems(services: Services, key: str, pdf: bytes, original: bytes | None) -> list[Problem]:
@@ -276,8 +277,8 @@ def _pades_problems(services: Services, key: str, pdf: bytes, original: bytes | 
     problems: list[Problem] = []
     if original is not None and not pdf.startswith(original):
         problems.append(Problem("original_not_sealed", key))
-    creds = services.context.credentials
-    status = check_last_seal(pdf, creds.chain_paths if creds else ())
+    ours = services.context.seal_certificates()
+    status = check_last_seal(pdf, ours.chain if ours else ())
     if not status.signed:
         return [*problems, Problem("no_signature", key)]
     if status.unreadable:
@@ -288,7 +289,7 @@ def _pades_problems(services: Services, key: str, pdf: bytes, original: bytes | 
         problems.append(Problem("changed_after_seal", key))
     if status.timestamp_valid is False:
         problems.append(Problem("timestamp_invalid", key))
-    if status.signer_der is None or not daycheck.trusted(status.signer_der, creds):
+    if status.signer_der is None or not daycheck.trusted(status.signer_der, ours):
         problems.append(Problem("signer_unknown", key))
     return problems
 

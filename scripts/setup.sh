@@ -9,6 +9,8 @@ packages=(tesseract-ocr tesseract-ocr-fra tesseract-ocr-eng poppler-utils)
 command -v npm >/dev/null || packages+=(npm)
 # The portal's browser tests: Debian's chromium (playwright cannot download a browser here) and a font.
 [[ $extras == *,test,* ]] && packages+=(chromium fonts-dejavu-core)
+# The PKCS#11 seal tests: SoftHSM2 (a software token) and OpenSC's pkcs11-tool to load a key into it.
+[[ $extras == *,test,* ]] && packages+=(softhsm2 opensc)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

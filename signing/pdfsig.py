@@ -19,6 +19,9 @@ _VALID = "Signature is Valid."
 _SIGNATURE_HEADER = re.compile(r"^Signature #\d+:", re.MULTILINE)
 _VALIDATION = re.compile(r"^\s*-\s*Signature Validation:\s*(.+?)\s*$", re.MULTILINE)
 _NO_SIGNATURES = "does not contain any signatures"
+# poppler names a document timestamp's type ETSI.RFC3161, or "unknown" in older versions (22.x)
+_DOC_TIMESTAMP = re.compile(r"^\s*-\s*Signature Type:\s*(ETSI\.RFC3161|unknown)\s*$", re.MULTILINE)
+_NOT_VERIFIED = "Signature has not yet been verified."
 _OUTPUT_LIMIT = 20_000
 
 
@@ -30,9 +33,10 @@ class PdfsigResult:
     design); ``all_valid`` is False when there are no signatures at all.
     """
 
-    signatures: int
+    signatures: int  # signatures proper (a document timestamp is counted in ``timestamps``)
     all_valid: bool
     output: str
+    timestamps: int = 0  # RFC 3161 document timestamps (B-LTA): poppler lists them but cannot verify them
 
 
 def probe() -> str:
@@ -84,9 +88,17 @@ def _parse(output: str, returncode: int) -> PdfsigResult:
         if returncode != 0:
             log.warning("pdfsig failed with exit code %d", returncode)
             raise ToolFailed(f"pdfsig failed (exit {returncode}): {output[:300]}")
-    verdicts = _VALIDATION.findall(output)
-    all_valid = count > 0 and len(verdicts) == count and all(v == _VALID for v in verdicts)
-    return PdfsigResult(signatures=count, all_valid=all_valid, output=output)
+    blocks = _SIGNATURE_HEADER.split(output)[1:]
+    stamps = sum(1 for b in blocks if _DOC_TIMESTAMP.search(b) and _NOT_VERIFIED in b)
+    verdicts = [
+        v
+        for b in blocks
+        if not (_DOC_TIMESTAMP.search(b) and _NOT_VERIFIED in b)
+        for v in _VALIDATION.findall(b)
+    ]
+    regular = count - stamps
+    all_valid = regular > 0 and len(verdicts) == regular and all(v == _VALID for v in verdicts)
+    return PdfsigResult(signatures=regular, all_valid=all_valid, output=output, timestamps=stamps)
 
 
 def _executable() -> str:

@@ -29,7 +29,8 @@ DOCUMENTS = int(os.environ.get("DEMATFLOW_FAULT_DOCUMENTS", "200"))
 REDIS_URL = "redis://127.0.0.1:6379/14"  # this module's own database (test_watch has 12): only it is flushed
 AMQP_URL = "amqp://guest:guest@127.0.0.1:5672/%2F"
 # dramatiq's RabbitMQ broker has no namespace: the actors' queues, purged only inside these tests.
-AMQP_QUEUES = [f"{q}{s}" for q in ("dematflow", "dematflow.ocr") for s in ("", ".DQ", ".XQ")]
+QUEUES = ("dematflow.capture", "dematflow.check", "dematflow.seal", "dematflow", "dematflow.ocr")
+AMQP_QUEUES = [f"{q}{s}" for q in QUEUES for s in ("", ".DQ", ".XQ")]
 
 
 @pytest.fixture

@@ -26,6 +26,23 @@ log = logging.getLogger(__name__)
 HOUR_MS = 3_600_000
 REASON = "dematflow_reason"  # the message option carrying the last failure's reason
 
+# One queue per kind of work, so that each kind gets the workers (and the secrets) it needs: capture
+# is OCR-heavy, checks need the rule files, sealing alone needs the seal key or the HSM.
+CAPTURE, CHECK, SEAL, MAINTENANCE = "dematflow.capture", "dematflow.check", "dematflow.seal", "dematflow"
+QUEUE_OF: dict[str, str] = {
+    "ingest": CAPTURE,
+    "classify": CAPTURE,
+    "extract": CAPTURE,
+    "validate": CHECK,
+    "seal": SEAL,
+    "archive": SEAL,
+}
+QUEUES = (CAPTURE, CHECK, SEAL, MAINTENANCE)
+# Queues of earlier releases, still consumed by default so that an upgrade loses no message: a
+# message names its actor, and whichever queue brings it, the actor runs. ``dematflow`` is the
+# maintenance queue too; before 0.2 it carried every step but classify, which ``dematflow.ocr`` did.
+LEGACY_QUEUES = ("dematflow.ocr",)
+
 
 class Actors:
     """The pipeline's actors, declared on an explicit broker."""
@@ -44,13 +61,13 @@ class Actors:
         if not any(isinstance(m, CurrentMessage) for m in broker.middleware):
             broker.add_middleware(CurrentMessage())
         self.exhausted = dramatiq.actor(
-            broker=broker, actor_name="dematflow.exhausted", queue_name="dematflow", max_retries=0
+            broker=broker, actor_name="dematflow.exhausted", queue_name=MAINTENANCE, max_retries=0
         )(self._exhausted)
         self.steps: dict[str, Actor[[str], None]] = {
             stage: dramatiq.actor(
                 broker=broker,
                 actor_name=f"dematflow.{stage}",
-                queue_name="dematflow.ocr" if stage == "classify" else "dematflow",
+                queue_name=QUEUE_OF[stage],
                 max_retries=self.policy.max_retries,
                 min_backoff=self.policy.min_backoff_ms,
                 max_backoff=self.policy.max_backoff_ms,
@@ -67,12 +84,14 @@ class Actors:
         self.seal_days = dramatiq.actor(
             broker=broker,
             actor_name="dematflow.seal_days",
-            queue_name="dematflow",
+            queue_name=MAINTENANCE,
             max_retries=self.policy.max_retries,
             min_backoff=self.policy.min_backoff_ms,
             max_backoff=self.policy.max_backoff_ms,
             throws=not_retryable_errors(),
         )(self._seal_days)
+        for legacy in LEGACY_QUEUES:
+            broker.declare_queue(legacy)
 
     def send(self, stage: str, document_id: str) -> None:
         self.steps[stage].send(document_id)

@@ -60,11 +60,14 @@ def settled(seen: Seen, now: float, settle: float) -> bool:
 
 
 def read_limited(path: Path, limit: int) -> bytes:
-    """The file's bytes, refused (EFBIG) past ``limit`` without reading them all."""
+    """The file's bytes, refused (EFBIG) past ``limit`` without reading them: its size is looked at
+    first, then at most ``limit + 1`` bytes are read (it may grow in between)."""
     with path.open("rb") as f:
+        if os.fstat(f.fileno()).st_size > limit:
+            raise OSError(errno.EFBIG, f"plus de {limit} octets (DEMATFLOW_MAX_BYTES)")
         data = f.read(limit + 1)
     if len(data) > limit:
-        raise OSError(errno.EFBIG, f"larger than {limit} bytes")
+        raise OSError(errno.EFBIG, f"plus de {limit} octets (DEMATFLOW_MAX_BYTES)")
     return data
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dematflow.errors import ConfigError
 from extractors.sniff import FileKind
 from pipeline import retention
 from pipeline.context import Context, versions
@@ -10,6 +9,8 @@ from pipeline.records import Document, Event, StageResult
 from pipeline.stages.classify import load_capture, text_layers
 from signing.cms import seal_detached
 from signing.pades import seal_pdf
+from signing.policy import SealLevel
+from signing.signer import SealSigner
 from signing.textlayer import add_text_layer
 from signing.wrap import wrap_images_as_pdf
 from storage import keys
@@ -17,15 +18,13 @@ from storage import keys
 
 def seal(ctx: Context, doc: Document) -> StageResult:
     original = ctx.store.get(doc.objects["original"].key)
-    creds, tsa = ctx.credentials, ctx.settings.tsa_url
-    if creds is None:
-        raise ConfigError("no seal credentials in this context (a dry run cannot seal)")
+    signer, tsa, level = ctx.seal_signer(), ctx.settings.tsa_url, ctx.settings.seal.level
     if doc.kind is not None and doc.kind.is_xml:
         sealed = retention.keep_once(
             ctx,
             doc,
             keys.sealed(doc.id, xml=True),
-            lambda: seal_detached(original, credentials=creds, tsa_url=tsa).data,
+            lambda: seal_detached(original, signer=signer, tsa_url=tsa, level=level).data,
         )
     else:
         # An image is sealed as its rendition: its pixels wrapped into a PDF, searchable by its OCR
@@ -37,7 +36,11 @@ def seal(ctx: Context, doc: Document) -> StageResult:
             keys.sealed(doc.id, xml=False),
             lambda: (
                 seal_pdf(
-                    _rendition(ctx, doc, original) if image else original, credentials=creds, tsa_url=tsa
+                    _rendition(ctx, doc, original) if image else original,
+                    signer=signer,
+                    tsa_url=tsa,
+                    level=level,
+                    reason=_reason(signer),
                 ).data
             ),
         )
@@ -51,11 +54,21 @@ def seal(ctx: Context, doc: Document) -> StageResult:
         # with its OCR words added by pyHanko's incremental writer.
         tools=versions("pyHanko", "img2pdf", "pillow", "isal"),
         detail={
-            "development_seal": creds.development,
-            "tsa": tsa or ("development" if creds.tsa_key_path else None),
+            "development_seal": signer.development,
+            "signer": signer.kind.value,
+            "level": level.value if level else None,
+            "tsa": tsa
+            or ("development" if signer.dev_timestamper and level in (None, SealLevel.B_T) else None),
         },
     )
     return StageResult(doc.with_object("sealed", sealed).evolve(stage="seal"), event)
+
+
+def _reason(signer: SealSigner) -> str:
+    """The seal's /Reason: a development seal says so in the PDF itself."""
+    if signer.development:
+        return "dematflow archive seal (DEVELOPMENT key, not for production)"
+    return "dematflow archive seal"
 
 
 def _rendition(ctx: Context, doc: Document, original: bytes) -> bytes:

@@ -1,0 +1,287 @@
+"""Seal levels B-B … B-LTA against a test PKI served over HTTP by certomancer (TSA, OCSP, CRLs)."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import io
+import shutil
+import subprocess
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from dematflow.errors import ConfigError
+from pipeline.daycheck import seal_facts
+from signing import pdfsig
+from signing.cms import seal_detached
+from signing.credentials import ensure_dev_credentials
+from signing.pades import check_last_seal, seal_pdf
+from signing.policy import SealLevel
+from signing.signer import SealSigner, development_signer, file_signer
+
+pytest.importorskip("certomancer")
+
+ARCH = "dematflow-test"
+ENTITIES = ("root", "signer", "tsa", "ocsp")
+
+
+@dataclass(frozen=True)
+class Pki:
+    url: str  # where certomancer answers (TSA, OCSP, CRLs)
+    root_pem: Path
+    signer: SealSigner
+
+    @property
+    def tsa_url(self) -> str:
+        return f"{self.url}/{ARCH}/tsa/tsa"
+
+
+def _iso(moment: dt.datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%S+0000")
+
+
+def _config(keys: Path, url: str) -> dict[str, Any]:
+    now = dt.datetime.now(dt.UTC)
+
+    def valid(days: int) -> dict[str, str]:
+        return {
+            "valid-from": _iso(now - dt.timedelta(days=1)),
+            "valid-to": _iso(now + dt.timedelta(days=days)),
+        }
+
+    usage = {"id": "key_usage", "critical": True, "smart-value": {"schema": "key-usage"}}
+    crl = {
+        "id": "crl_distribution_points",
+        "smart-value": {"schema": "crl-dist-url", "params": {"crl-repo-names": ["root"]}},
+    }
+    ocsp = {
+        "id": "authority_information_access",
+        "smart-value": {"schema": "aia-urls", "params": {"ocsp-responder-names": ["root"]}},
+    }
+
+    def uses(*names: str) -> dict[str, Any]:
+        return {**usage, "smart-value": {**usage["smart-value"], "params": list(names)}}  # type: ignore[dict-item]
+
+    return {
+        "external-url-prefix": url,
+        "keysets": {
+            ARCH: {"path-prefix": str(keys), "keys": {e: {"path": f"{e}.key.pem"} for e in ENTITIES}}
+        },
+        "pki-architectures": {
+            ARCH: {
+                "keyset": ARCH,
+                "entity-defaults": {"country-name": "FR", "organization-name": "PKI de test dematflow"},
+                "entities": {e: {"common-name": f"Test {e}"} for e in ENTITIES},
+                "certs": {
+                    "root": {
+                        "subject": "root",
+                        "issuer": "root",
+                        "validity": valid(365 * 60),
+                        "extensions": [
+                            {"id": "basic_constraints", "critical": True, "value": {"ca": True}},
+                            uses("digital_signature", "key_cert_sign", "crl_sign"),
+                        ],
+                    },
+                    # Two years: ten years on, only the embedded proofs can show it was good when used.
+                    "signer": {
+                        "issuer": "root",
+                        "validity": valid(730),
+                        "extensions": [uses("digital_signature", "non_repudiation"), crl, ocsp],
+                    },
+                    "tsa": {
+                        "issuer": "root",
+                        "validity": valid(365 * 50),
+                        "extensions": [
+                            uses("digital_signature"),
+                            {"id": "extended_key_usage", "critical": True, "value": ["time_stamping"]},
+                            crl,
+                        ],
+                    },
+                    "ocsp": {
+                        "issuer": "root",
+                        "validity": valid(365 * 50),
+                        "extensions": [
+                            uses("digital_signature"),
+                            {"id": "extended_key_usage", "critical": True, "value": ["ocsp_signing"]},
+                            {"id": "ocsp_no_check"},
+                        ],
+                    },
+                },
+                "services": {
+                    "ocsp": {"root": {"for-issuer": "root", "responder-cert": "ocsp", "signing-key": "ocsp"}},
+                    "crl-repo": {
+                        "root": {
+                            "for-issuer": "root",
+                            "signing-key": "root",
+                            "simulated-update-schedule": "P30D",
+                        }
+                    },
+                    "time-stamping": {"tsa": {"signing-key": "tsa", "signing-cert": "tsa"}},
+                },
+            }
+        },
+    }
+
+
+def serve_pki(root: Path) -> tuple[Any, Pki]:
+    """Generate the PKI's keys under ``root`` and serve it on a free local port (a werkzeug server,
+    already serving in a daemon thread: ``server.shutdown()`` stops it)."""
+    from certomancer.integrations.animator import Animator, AnimatorArchStore
+    from certomancer.registry import ArchLabel, CertLabel, CertomancerConfig
+    from werkzeug.serving import make_server
+
+    for entity in ENTITIES:
+        key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        pem = key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+        (root / f"{entity}.key.pem").write_bytes(pem)
+    app: dict[str, Callable[..., Any]] = {}
+    server = make_server("127.0.0.1", 0, lambda env, start: app["wsgi"](env, start), threaded=True)
+    url = f"http://127.0.0.1:{server.server_port}"
+    config = CertomancerConfig(_config(root, url), key_search_dir=str(root))
+    app["wsgi"] = Animator(AnimatorArchStore(config.pki_archs), with_web_ui=False)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    arch = config.get_pki_arch(ArchLabel(ARCH))
+    for name in ("root", "signer"):
+        cert = arch.get_cert(CertLabel(name))
+        (root / f"{name}.pem").write_bytes(_armor(cert.dump()))
+    signer = file_signer(root / "signer.key.pem", root / "signer.pem", (root / "root.pem",))
+    return server, Pki(url, root / "root.pem", signer)
+
+
+@pytest.fixture(scope="module")
+def pki(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pki]:
+    server, served = serve_pki(tmp_path_factory.mktemp("pki"))
+    try:
+        yield served
+    finally:
+        server.shutdown()
+
+
+def _armor(der: bytes) -> bytes:
+    from asn1crypto import pem
+
+    return bytes(pem.armor("CERTIFICATE", der))
+
+
+def _pdf() -> bytes:
+    from reportlab.pdfgen import canvas
+
+    buf = io.BytesIO()
+    page = canvas.Canvas(buf)
+    page.drawString(72, 720, "Facture 2024-042 - archivée dix ans")
+    page.save()
+    return buf.getvalue()
+
+
+def _spec(pki: Pki) -> Any:
+    from pyhanko.keys import load_cert_from_pemder
+    from pyhanko.sign.validation.policy_decl import PdfSignatureValidationSpec, SignatureValidationSpec
+    from pyhanko_certvalidator import policy_decl
+    from pyhanko_certvalidator.context import CertValidationPolicySpec
+    from pyhanko_certvalidator.registry import SimpleTrustManager
+
+    revinfo = policy_decl.CertRevTrustPolicy(
+        revocation_checking_policy=policy_decl.REQUIRE_REVINFO,
+        freshness_req_type=policy_decl.FreshnessReqType.MAX_DIFF_REVOCATION_VALIDATION,
+    )
+    trust = SimpleTrustManager.build([load_cert_from_pemder(str(pki.root_pem))])
+    policy = CertValidationPolicySpec(trust_manager=trust, revinfo_policy=revinfo)
+    return PdfSignatureValidationSpec(SignatureValidationSpec(cert_validation_policy=policy))
+
+
+def _embedded(pdf: bytes) -> Any:
+    from pyhanko.pdf_utils.reader import PdfFileReader
+
+    return PdfFileReader(io.BytesIO(pdf))
+
+
+@pytest.mark.parametrize("level", list(SealLevel))
+def test_each_level_seals_and_pdfsig_finds_it_intact(pki: Pki, level: SealLevel) -> None:
+    sealed = seal_pdf(_pdf(), signer=pki.signer, tsa_url=pki.tsa_url, level=level)
+    assert sealed.level == f"PAdES-{level.value}" and sealed.timestamped is level.timestamped
+    assert not sealed.development
+    check = pdfsig.check(sealed.data)
+    reader = _embedded(sealed.data)
+    # pdfsig lists the document timestamp of B-LTA too, but cannot verify that kind
+    assert check.all_valid and check.signatures == 1, check.output
+    assert check.timestamps == (1 if level is SealLevel.B_LTA else 0)
+    assert ("/DSS" in reader.root) is level.long_term
+    assert len(reader.embedded_timestamp_signatures) == (1 if level is SealLevel.B_LTA else 0)
+
+
+def test_b_lta_validates_now_and_ten_years_ahead(pki: Pki) -> None:
+    from pyhanko.sign.ades.report import AdESPassed
+    from pyhanko.sign.validation import ades
+
+    # Given a PDF sealed at B-LTA: timestamp, DSS (OCSP + CRL fetched over HTTP), document timestamp
+    sealed = seal_pdf(_pdf(), signer=pki.signer, tsa_url=pki.tsa_url, level=SealLevel.B_LTA)
+    signature = _embedded(sealed.data).embedded_signatures[0]
+    # (our own verifier accepts the DSS and document timestamp added after the seal)
+    status = check_last_seal(sealed.data, [pki.root_pem])
+    assert status.valid and status.whole_file and status.timestamp_valid
+    # When it is validated as PAdES-LTA today
+    now = asyncio.run(ades.ades_lta_validation(signature, pdf_validation_spec=_spec(pki)))
+    assert now.ades_subindic == AdESPassed.OK, now.failure_msg
+    # and ten years on, its seal certificate long expired, the PKI offline (no fetching), the archive
+    # having kept its timestamp chain up (pyHanko simulates that maintenance)
+    later = dt.datetime.now(dt.UTC) + dt.timedelta(days=3653)
+    future = asyncio.run(
+        ades.simulate_future_ades_lta_validation(
+            signature, pdf_validation_spec=_spec(pki), future_validation_time=later
+        )
+    )
+    # Then both validations pass, and the signature's time is the TSA's, not the validator's
+    assert future.ades_subindic == AdESPassed.OK, future.failure_msg
+    assert future.best_signature_time is not None and future.best_signature_time < later
+
+
+def test_b_t_without_a_revocation_proof_is_not_maintainable(pki: Pki) -> None:
+    from pyhanko.sign.ades.report import AdESStatus
+    from pyhanko.sign.validation import ades
+
+    sealed = seal_pdf(_pdf(), signer=pki.signer, tsa_url=pki.tsa_url, level=SealLevel.B_T)
+    signature = _embedded(sealed.data).embedded_signatures[0]
+    later = dt.datetime.now(dt.UTC) + dt.timedelta(days=3653)
+    future = asyncio.run(
+        ades.simulate_future_ades_lta_validation(
+            signature, pdf_validation_spec=_spec(pki), future_validation_time=later
+        )
+    )
+    assert future.ades_subindic.status is AdESStatus.INDETERMINATE
+
+
+@pytest.mark.skipif(shutil.which("openssl") is None, reason="openssl not installed")
+def test_the_xml_cades_reaches_b_t_and_openssl_verifies_it(pki: Pki, tmp_path: Path) -> None:
+    xml = b"<?xml version='1.0'?><Invoice><ID>F-2024-042</ID></Invoice>"
+    sealed = seal_detached(xml, signer=pki.signer, tsa_url=pki.tsa_url, level=SealLevel.B_LTA)
+    assert sealed.level == "CAdES-B-T" and sealed.timestamped
+    assert seal_facts(sealed.data).timestamp is not None
+    (tmp_path / "invoice.xml").write_bytes(xml)
+    (tmp_path / "invoice.p7s").write_bytes(sealed.data)
+    verify = [
+        "openssl", "cms", "-verify", "-binary", "-inform", "DER", "-in", "invoice.p7s",
+        "-content", "invoice.xml", "-CAfile", str(pki.root_pem), "-purpose", "any", "-out", "/dev/null",
+    ]  # fmt: skip
+    done = subprocess.run(verify, cwd=tmp_path, capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+
+
+def test_long_term_levels_need_a_real_tsa_and_pki(tmp_path: Path) -> None:
+    dev = development_signer(tmp_path / "keys")
+    with pytest.raises(ConfigError, match="B-LT"):
+        seal_pdf(_pdf(), signer=dev, level=SealLevel.B_LT)
+    # the default stays today's: B-T with the development TSA, labelled development
+    sealed = seal_pdf(_pdf(), signer=dev)
+    assert sealed.level == "PAdES-B-T" and sealed.development
+    assert seal_pdf(
+        _pdf(), credentials=ensure_dev_credentials(tmp_path / "keys"), level=SealLevel.B_B
+    ).level == ("PAdES-B-B")
