@@ -6,11 +6,13 @@ import base64
 import binascii
 import re
 import unicodedata
+from collections.abc import Sequence
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Form, Header, Path, Query, Request, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
+from starlette.datastructures import UploadFile as StarletteUpload
 
 from api.auth import current_account, services_of, writer
 from api.models import (
@@ -25,8 +27,9 @@ from api.models import (
     summary_of,
 )
 from api.problems import PROBLEM_SCHEMA
+from api.review_models import AnswerOut, AttachedOut
 from dematflow.errors import Forbidden, InvalidRequest, NotFound, TooLarge
-from pipeline import access, lifecycle
+from pipeline import access, answers, lifecycle
 from pipeline.accounts import Account, Role
 from pipeline.catalogue import Query as CatalogueQuery
 from pipeline.context import Services
@@ -244,6 +247,52 @@ def post_lifecycle(
         side=side,
     )
     return _lifecycle(request, transition)
+
+
+@router.post("/documents/{document_id}/answer", response_model=AnswerOut, status_code=201, responses=PROBLEMS)
+async def answer_suspension(
+    request: Request,
+    document_id: DocumentId,
+    account: Annotated[Account, Depends(writer)],
+    file: Annotated[list[UploadFile], File(description="les pièces demandées (une ou plusieurs)")],
+    comment: Annotated[str | None, Form(max_length=answers.MAX_COMMENT)] = None,
+) -> AnswerOut:
+    """Répondre à une facture suspendue (208) avec des fichiers : ils deviennent des documents liés
+    à elle, le statut 209 Complétée est posé et la facture revient aux agents."""
+    services = services_of(request)
+    files = await read_answer_files(services, file)
+    done = await run_in_threadpool(answers.answer, services, account, document_id, files, comment)
+    for receipt in done.receipts:
+        request.app.state.runner.start(receipt)
+    return answer_out(request, done.answered, done.transition)
+
+
+async def read_answer_files(
+    services: Services, uploads: Sequence[StarletteUpload]
+) -> list[answers.AnswerFile]:
+    """The uploaded files, each within the deposit size limit (413 otherwise)."""
+    limit = services.settings.limits.max_bytes
+    out = []
+    for upload in uploads[: answers.MAX_FILES + 1]:
+        data = await upload.read(limit + 1)
+        if len(data) > limit:
+            raise TooLarge(f"le fichier dépasse la taille maximale de {limit:,} octets (IRR_TAILLE_F)")
+        out.append(answers.AnswerFile(safe_filename(upload.filename), data))
+    return out
+
+
+def answer_out(
+    request: Request, answered: answers.Answered, transition: lifecycle.Transition | None = None
+) -> AnswerOut:
+    return AnswerOut(
+        document_id=answered.document_id,
+        by=answered.by,
+        at=answered.at,
+        comment=answered.comment,
+        files=[AttachedOut(filename=f.filename, document_id=f.document_id, duplicate=f.duplicate)
+               for f in answered.files],
+        lifecycle=_lifecycle(request, transition) if transition is not None else None,
+    )  # fmt: skip
 
 
 @router.post(

@@ -12,7 +12,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from api import portal_pages
+from api import portal_answer, portal_pages
 from api.auth import (
     SESSION_ACCOUNT,
     SESSION_CSRF,
@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 
 router = APIRouter(include_in_schema=False)
 router.include_router(portal_pages.router)
+router.include_router(portal_answer.router)
 STATIC = HERE / "static"
 # Files installed from the npm registry by `npm ci` (scripts/setup.sh), served by name only.
 VENDOR = {"htmx.min.js": STATIC / "node_modules" / "htmx.org" / "dist" / "htmx.min.js"}

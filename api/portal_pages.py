@@ -17,8 +17,8 @@ from api.documents import safe_filename
 from api.models import DocumentOut
 from api.portal_view import PREFIX, partial, render, sign_in_redirect, size_text
 from dematflow.errors import DematflowError, Forbidden, InvalidRequest, NotFound
-from pipeline import access, lifecycle
-from pipeline.accounts import Account
+from pipeline import access, answers, lifecycle
+from pipeline.accounts import Account, Role
 from pipeline.records import Status
 
 router = APIRouter(include_in_schema=False)
@@ -127,43 +127,52 @@ def documents_page(request: Request, statut: str = "", curseur: str = "") -> Res
 
 
 @router.get(f"{PREFIX}/documents/{{document_id}}")
-def document_page(request: Request, document_id: str) -> Response:
+def document_page(request: Request, document_id: str, reponse: int = 0) -> Response:
     """While the document is processed an htmx poll gets 204 (nothing to swap), then the final page."""
     account = session_account(request)
     if account is None:
         return sign_in_redirect(request)
+    return document_response(request, account, document_id, answered=bool(reponse))
+
+
+def document_response(
+    request: Request, account: Account, document_id: str, *, status_code: int = 200, **extra: Any
+) -> Response:
+    """One document's page (or its htmx fragment); ``extra``: the answer form's outcome."""
+    services = services_of(request)
     try:
         out = documents.get_document(request, document_id, account)
-        doc = access.visible(services_of(request), account, document_id)
+        doc = access.visible(services, account, document_id)
         history = documents.get_lifecycle(request, document_id, account).items
     except NotFound:
         return render(request, "erreur.html", title="notfound.title", account=account, status_code=404)
     awaited = out.lifecycle is None and lifecycle.initial(doc) is not None  # final, its status comes next
     pending = out.status == Status.RECEIVED.value or awaited
+    engine = services.catalogue.engine
+    context: dict[str, Any] = {
+        "doc": out,
+        "history": history,
+        "downloads": _downloads(out),
+        "asked": answers.request_of(engine, doc.id),
+        "answers": answers.answers_of(engine, doc.id),
+        "can_answer": account.role is Role.SUPPLIER and account.can_write,
+        "max_size": size_text(services.settings.limits.max_bytes, i18n.language(request)),
+        **extra,
+    }
     if partial(request):
         if pending:
             return Response(status_code=204)
-        return render(
-            request,
-            "_document.html",
-            account=account,
-            doc=out,
-            history=history,
-            pending=False,
-            downloads=_downloads(out),
-            announce=True,
-        )
+        return render(request, "_document.html", account=account, pending=False, announce=True, **context)
     return render(
         request,
         "document.html",
         title="doc.title",
         title_name=out.filename,
         account=account,
-        doc=out,
-        history=history,
         pending=pending,
-        downloads=_downloads(out),
         announce=False,
+        status_code=status_code,
+        **context,
     )
 
 

@@ -218,6 +218,28 @@ META = {
     "BT-13": ("Numéro de commande", "Order number"),
     "supplier_reference": ("Votre référence", "Your reference"),
     "comment": ("Commentaire", "Comment"),
+    "answer_to": ("En réponse à la demande sur le document", "Answering the request on document"),
+}
+ANSWER = {  # the 208 → 209 answer on a document page
+    "asked": ("Pièces demandées par l'acheteur", "Documents the buyer asks for"),
+    "what": ("Demande", "Request"),
+    "by": ("Demandé par", "Asked by"),
+    "when": ("Le", "On"),
+    "buyer": ("le service comptable ({name})", "the accounts department ({name})"),
+    "files": ("Vos pièces", "Your documents"),
+    "files.hint": (
+        "Un ou plusieurs fichiers : {size} au plus chacun.",
+        "One or more files: {size} at most each.",
+    ),
+    "comment": ("Votre commentaire", "Your comment"),
+    "submit": ("Envoyer la réponse", "Send the answer"),
+    "sent": (
+        "Votre réponse est envoyée : la facture est complétée (209) et revient à l'acheteur.",
+        "Your answer is sent: the invoice is completed (209) and goes back to the buyer.",
+    ),
+    "answers": ("Vos réponses", "Your answers"),
+    "answered": ("Le {at}, par {name}", "On {at}, by {name}"),
+    "error": ("Votre réponse n'a pas été envoyée", "Your answer was not sent"),
 }
 
 
@@ -267,3 +289,9 @@ def actor_side(actor: str) -> str:
     """``platform:…`` / ``agent:…`` / ``supplier:…`` as who.platform / who.buyer / who.supplier."""
     role = actor.split(":", 1)[0]
     return {"supplier": "who.supplier", "agent": "who.buyer", "admin": "who.buyer"}.get(role, "who.platform")
+
+
+def say(lang: str, key: str, **values: str) -> str:
+    """A word of the answer form, filled with ``values``."""
+    text = pick(lang, *ANSWER[key])
+    return text.format(**values) if values else text

@@ -18,7 +18,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
 
 from api.auth import current_account, services_of
-from api.documents import PROBLEMS, DocumentId, lifecycle_out
+from api.documents import PROBLEMS, DocumentId, answer_out, lifecycle_out
 from api.models import NO_NUL
 from api.portal_words import FIELDS
 from api.problems import PROBLEM_SCHEMA, problem
@@ -26,8 +26,10 @@ from api.review_models import (
     CandidateOut,
     ClaimOut,
     DecisionIn,
+    FacturxOut,
     FieldOut,
     LockOut,
+    MemoryNoteOut,
     QueueItemOut,
     QueueOut,
     RegionIn,
@@ -158,7 +160,7 @@ def decide(
     services = services_of(request)
     doc = access.visible(services, account, document_id)
     decision = Decision(
-        Action(body.action), body.version, body.fields, body.reason, body.message, body.approve
+        Action(body.action), body.version, body.fields, body.reason, body.message, body.approve, body.facturx
     )
     try:
         doc = review_decide.decide(services, account, doc.id, decision)
@@ -227,6 +229,7 @@ def _review_out(request: Request, v: review.ReviewView) -> ReviewOut:
         pages=v.pages,
         status=doc.status.value,
         reason=doc.reason,
+        source=doc.source.value if doc.source else None,
         lifecycle=lifecycle_out(request, services_of(request), doc.id),
         supplier_memory=memory.about(services_of(request).catalogue.engine, doc.tenant, doc.fields),
         fields=[
@@ -251,7 +254,31 @@ def _review_out(request: Request, v: review.ReviewView) -> ReviewOut:
             for f in v.fields
         ],
         totals=TotalsOut.model_validate(v.totals),
+        answers=[answer_out(request, a) for a in v.answers],
+        memory_taught=_note(v.memory_taught, doc.fields),
+        memory_used=_note(v.memory_used, doc.fields),
+        facturx=_facturx(v),
     )
+
+
+def _note(note: review.MemoryNote | None, fields: dict[str, str]) -> MemoryNoteOut | None:
+    if note is None:
+        return None
+    return MemoryNoteOut(
+        supplier_key=note.supplier_key,
+        supplier=fields.get("BT-27"),
+        fields=list(note.fields),
+        by=note.by,
+        at=note.at,
+    )
+
+
+def _facturx(v: review.ReviewView) -> FacturxOut | None:
+    note = v.facturx
+    if note is None:
+        return None
+    url = f"/api/v1/documents/{v.document.id}/files/facturx" if note.built else None
+    return FacturxOut(built=note.built, profile=note.profile, url=url, error=note.error)
 
 
 def _lock_seconds(request: Request) -> float:

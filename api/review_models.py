@@ -64,6 +64,40 @@ class TotalsOut(BaseModel):
     consistent: bool
 
 
+class AttachedOut(BaseModel):
+    filename: str
+    document_id: str
+    duplicate: bool = False
+
+
+class AnswerOut(BaseModel):
+    """A supplier's answer to a 208 Suspendue: its files (new documents linked to the suspended one)."""
+
+    document_id: str = Field(description="le document suspendu")
+    by: str
+    at: str
+    comment: str | None
+    files: list[AttachedOut]
+    lifecycle: LifecycleOut | None = Field(None, description="le 209 Complétée posé par la réponse")
+
+
+class MemoryNoteOut(BaseModel):
+    """What the supplier memory did with this document: learnt from its confirm, or read it."""
+
+    supplier_key: str
+    supplier: str | None = Field(None, description="BT-27 du document")
+    fields: list[str]
+    by: str | None = None
+    at: str | None = None
+
+
+class FacturxOut(BaseModel):
+    built: bool
+    profile: str | None = None
+    url: str | None = None
+    error: str | None = None
+
+
 class ReviewOut(BaseModel):
     id: str
     version: int
@@ -71,6 +105,7 @@ class ReviewOut(BaseModel):
     pages: int
     status: str
     reason: str | None
+    source: str | None = Field(None, description="ocr, pdf_text, facturx, xml…")
     lifecycle: LifecycleOut | None
     supplier_memory: dict[str, Any] | None = Field(
         None,
@@ -79,6 +114,10 @@ class ReviewOut(BaseModel):
     )
     fields: list[FieldOut]
     totals: TotalsOut
+    answers: list[AnswerOut] = Field(default_factory=list, description="réponses du fournisseur (208 → 209)")
+    memory_taught: MemoryNoteOut | None = Field(None, description="la disposition que ce document a apprise")
+    memory_used: MemoryNoteOut | None = Field(None, description="lu avec la disposition apprise")
+    facturx: FacturxOut | None = Field(None, description="la Factur-X produite à la confirmation")
 
 
 class DecisionIn(BaseModel):
@@ -88,6 +127,7 @@ class DecisionIn(BaseModel):
     reason: str | None = Field(None, max_length=40, pattern=NO_NUL)
     message: str | None = Field(None, max_length=2000, pattern=NO_NUL)
     approve: bool = False
+    facturx: bool = Field(False, description="confirm : produire aussi une Factur-X PDF/A-3 (papier)")
 
 
 class WordOut(BaseModel):

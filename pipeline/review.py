@@ -23,10 +23,10 @@ from sqlalchemy import Connection, Engine, and_, func, not_, select
 from dematflow.errors import InvalidRequest
 from extractors.fields import extract_fields
 from extractors.results import DocType, Located, Source
-from pipeline import lifecycle, review_locks, review_render
+from pipeline import answers, journal, lifecycle, memory, review_facturx, review_locks, review_render
 from pipeline.accounts import Account, Role
 from pipeline.context import Services
-from pipeline.db import journal
+from pipeline.db import journal as journal_table
 from pipeline.db import lifecycle as lifecycle_table
 from pipeline.records import Document, Event, Status
 from pipeline.review_locks import Lock
@@ -67,10 +67,11 @@ class QueueItem:
 
 def version(conn: Engine | Connection, document_id: str) -> int:
     """The seq of the document's last journal entry that changed it (0 if none)."""
-    query = select(func.max(journal.c.seq)).where(
-        journal.c.document_id == document_id,
-        journal.c.stage != "access",
-        not_(and_(journal.c.stage == "lifecycle", journal.c.action.like("webhook-%"))),
+    table = journal_table.c
+    query = select(func.max(table.seq)).where(
+        table.document_id == document_id,
+        table.stage != "access",
+        not_(and_(table.stage == "lifecycle", table.action.like("webhook-%"))),
     )
     if isinstance(conn, Engine):
         with conn.connect() as c:
@@ -187,6 +188,18 @@ class ReviewView:
     lifecycle: lifecycle.Transition | None
     fields: tuple[FieldView, ...]
     totals: dict[str, Any] = field(default_factory=dict)
+    answers: tuple[answers.Answered, ...] = ()  # the supplier's answers to a 208
+    memory_taught: MemoryNote | None = None  # the layout this document's confirm taught
+    memory_used: MemoryNote | None = None  # the layout it was read with
+    facturx: review_facturx.FacturxNote | None = None  # made from the confirmed fields
+
+
+@dataclass(frozen=True)
+class MemoryNote:
+    supplier_key: str
+    fields: tuple[str, ...]
+    by: str | None  # the account name that taught the layout
+    at: str | None
 
 
 def view(services: Services, account: Account, doc: Document) -> ReviewView:
@@ -208,7 +221,33 @@ def view(services: Services, account: Account, doc: Document) -> ReviewView:
         lifecycle=lifecycle.current(engine, doc.id),
         fields=views,
         totals=totals(doc.fields),
+        answers=tuple(answers.answers_of(engine, doc.id)),
+        facturx=review_facturx.note_of(engine, doc),
+        **_memory_notes(engine, doc),
     )
+
+
+def _memory_notes(engine: Engine, doc: Document) -> dict[str, MemoryNote | None]:
+    """What the journal says the supplier memory did with the document: taught from its confirm
+    (the last lesson), read it at extraction (by and when: the memory's lesson in force now)."""
+    taught = used = None
+    for entry in journal.entries(engine, document_id=doc.id):
+        detail = entry.body.get("detail", {})
+        if entry.stage == "memory" and entry.action == "taught":
+            by = str(detail.get("actor", "")).split(":", 1)[-1] or None
+            key, learnt = str(detail.get("supplier_key")), tuple(detail.get("fields", ()))
+            taught = MemoryNote(key, learnt, by, entry.at)
+        elif entry.stage == "extract" and (detail.get("memory") or {}).get("used"):
+            read = detail["memory"]
+            used = MemoryNote(str(read.get("supplier_key")), tuple(read.get("fields", ())), None, entry.at)
+    if used is not None:
+        known = memory.about(engine, doc.tenant, doc.fields)
+        read_at = used.at or ""
+        used = MemoryNote(used.supplier_key, used.fields, None, None)
+        if known is not None and known["supplier_key"] == used.supplier_key and known["updated_at"] < read_at:
+            by = str(known.get("taught_by") or "").split(":", 1)[-1] or None
+            used = MemoryNote(used.supplier_key, used.fields, by, known.get("updated_at"))
+    return {"memory_taught": taught, "memory_used": used}
 
 
 def _located(services: Services, doc: Document) -> dict[str, tuple[Reading, ...]]:

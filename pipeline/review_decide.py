@@ -25,7 +25,7 @@ from sqlalchemy import Connection
 from dematflow.errors import DematflowError, InvalidRequest, InvalidTransition
 from extractors.identifiers import compact
 from extractors.parsing import parse_date
-from pipeline import journal, lifecycle, memory, retention, review_locks
+from pipeline import journal, lifecycle, memory, retention, review_facturx, review_locks
 from pipeline.accounts import Account
 from pipeline.catalogue import Catalogue
 from pipeline.context import Services
@@ -68,6 +68,7 @@ class Decision:
     reason: str | None = None
     message: str | None = None
     approve: bool = False  # confirm, then 205 Approuvée
+    facturx: bool = False  # confirm, then a Factur-X from the confirmed fields (pipeline.review_facturx)
 
 
 class Stale(DematflowError):
@@ -95,6 +96,9 @@ def decide(services: Services, account: Account, document_id: str, decision: Dec
         if decision.approve and doc.status is Status.ARCHIVED:
             lifecycle.record(services, doc.id, Code.APPROUVEE, message=decision.message, actor=actor,
                              side=Side.BUYER)  # fmt: skip
+        if decision.facturx:
+            review_facturx.build(services, doc.id, actor=actor)
+            doc = services.catalogue.get(doc.id)
     else:
         doc = _status(services, account, doc, decision, actor)
     review_locks.release(engine, doc.id, account)

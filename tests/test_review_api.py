@@ -4,6 +4,7 @@ CDAR, data versions, page images, words and region OCR, and who may do what."""
 from __future__ import annotations
 
 import io
+import re
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -231,3 +232,70 @@ def test_words_and_region_ocr(server: Server, docs: dict[str, str]) -> None:
         bad = alice.post(f"/api/v1/documents/{docs['scan']}/pages/1/ocr", json={"box": [0.5, 0.5, 0.1, 0.1]})
         assert bad.status_code == 422
         assert alice.get(f"/api/v1/documents/{docs['scan']}/words", params={"page": 9}).status_code == 404
+
+
+def _screen(server: Server, name: str) -> Any:
+    """A portal session (signed in with the account's API token) to read the review screen's HTML; the
+    session cookie is Secure, which httpx keeps off plain http: it is carried by hand."""
+    import httpx
+
+    client = httpx.Client(base_url=server.url, timeout=60)
+    page = client.get("/portail/connexion")
+    match = re.search(r'name="csrf" value="([^"]+)"', page.text)
+    assert match
+    cookie = {"Cookie": f"dematflow_session={page.cookies['dematflow_session']}"}
+    form = {"secret": server.tokens[name], "csrf": match.group(1)}
+    signed = client.post("/portail/connexion", data=form, headers=cookie)
+    assert signed.status_code == 303, signed.text[:300]
+    client.headers["Cookie"] = f"dematflow_session={signed.cookies['dematflow_session']}"
+    client.cookies.clear()
+    return client
+
+
+def test_the_screen_says_what_the_memory_learnt_and_a_factur_x_is_made(server: Server) -> None:
+    from facturx import get_xml_from_pdf
+
+    from tests.test_memory import FIRST, SECOND
+
+    with server.client("alice") as alice:
+        sent = alice.post("/api/v1/documents", files={"file": ("odd-1.pdf", FIRST.pdf())})
+        first = str(sent.json()["id"])
+        assert server.wait_final(alice, first)["status"] == "needs_review"
+        original = alice.get(f"/api/v1/documents/{first}/files/original").content
+        # Given an invoice whose number and totals the generic reader cannot find
+        version = alice.post(f"/api/v1/review/{first}/claim").json()["version"]
+        fixes = {"BT-1": "PC-88213", "BT-112": "1 440,00", "BT-109": "1200", "BT-110": "240",
+                 "BT-2": "2026-03-04", "BT-5": "EUR", "BT-115": "1 440,00"}  # fmt: skip
+        # When the agent confirms the corrected fields, asking for a Factur-X too
+        done = _decide(alice, first, action="confirm", version=version, fields=fixes, facturx=True)
+        assert done.status_code == 200, done.text
+        body = done.json()
+        # Then the lesson is said, and the Factur-X is a new object beside the untouched original
+        assert body["memory_taught"]["by"] == "alice" and "BT-1" in body["memory_taught"]["fields"]
+        assert body["facturx"]["built"] is True, body["facturx"]
+        pdf = alice.get(body["facturx"]["url"])
+        assert pdf.status_code == 200 and pdf.content != original
+        assert b"PC-88213" in get_xml_from_pdf(pdf.content, check_xsd=False)[1]
+        assert alice.get(f"/api/v1/documents/{first}/files/original").content == original
+        events = [(e.stage, e.action, e.body) for e in _entries(server, first)]
+        convert = next(b for s, a, b in events if (s, a) == ("convert", "facturx"))
+        assert convert["inputs"] == {"original": journal_sha(original)}
+        # And the same supplier's next invoice is read with the memory, which the screen says
+        sent = alice.post("/api/v1/documents", files={"file": ("odd-2.pdf", SECOND.pdf())})
+        second = str(sent.json()["id"])
+        server.wait_final(alice, second)
+        assert alice.get(f"/api/v1/review/{second}").json()["memory_used"]["by"] == "alice"
+    screen = _screen(server, "alice")
+    try:
+        taught = screen.get(f"/portail/revue/{first}").text
+        read = screen.get(f"/portail/revue/{second}").text
+    finally:
+        screen.close()
+    assert "disposition apprise</p>" in taught and "Factur-X produite" in taught
+    assert re.search(r"Lu avec la disposition apprise de ce fournisseur \(le \d\d/\d\d par alice\)", read)
+
+
+def journal_sha(data: bytes) -> str:
+    import hashlib
+
+    return hashlib.sha256(data).hexdigest()

@@ -189,3 +189,52 @@ def test_refusal_and_suspension_emit_valid_cdar(
             if not report.valid:
                 problems.append((code, [f.to_json() for f in report.findings]))
     assert not problems, problems
+
+
+def test_the_supplier_answers_a_suspension_and_the_agent_sees_it(
+    browser: Any,  # noqa: F811
+    agent_a: Tab,
+    server: Server,
+) -> None:
+    from playwright.sync_api import expect
+
+    from tests.test_answers import order_form
+
+    # Given the supplier's invoice, suspended by an agent who asks for the signed purchase order
+    server.add_account("supplier", "fournisseur-r", "552100554", password=PASSWORD)
+    invoice = dataclasses.replace(demo_invoices(seed=105)[1], number="FA-2026-0105")
+    with server.client("fournisseur-r") as supplier, server.client("agent-a") as api:
+        sent = supplier.post("/api/v1/documents", files={"file": ("facture-105.pdf", invoice_pdf(invoice))})
+        doc_id = str(sent.json()["id"])
+        server.wait_final(supplier, doc_id)
+        version = api.post(f"/api/v1/review/{doc_id}/claim").json()["version"]
+        asked = {"action": "suspend", "version": version, "message": "Merci de joindre le bon de commande."}
+        assert api.post(f"/api/v1/review/{doc_id}/decision", json=asked).status_code == 200
+    tab = Tab(browser, server)
+    try:
+        # When the supplier opens its document: what is asked, by whom, and a form to answer
+        page = tab.sign_in("fournisseur-r")
+        page.goto(f"/portail/documents/{doc_id}")
+        expect(page.locator("#demande")).to_contain_text("Merci de joindre le bon de commande.")
+        expect(page.locator("#demande")).to_contain_text("agent-a")
+        tab.check("portail-reponse.png")
+        page.set_input_files("#reponse-fichiers", [
+            {"name": "bon-de-commande.pdf", "mimeType": "application/pdf", "buffer": order_form("BC-105")}
+        ])  # fmt: skip
+        page.fill("#reponse-commentaire", "Voici le bon de commande signé.")
+        page.click("#reponse button[type=submit]")
+        # Then the invoice is completed (209) and the answer listed
+        expect(page.locator("#reponse-envoyee")).to_contain_text("complétée (209)")
+        expect(page.locator("#reponses")).to_contain_text("bon-de-commande.pdf")
+        expect(page.locator("#demande")).to_have_count(0)
+        tab.check()
+    finally:
+        tab.close()
+    # And the agent finds it back in the queue, the answer shown on the review screen
+    page = agent_a.page
+    page.goto("/portail/revue")
+    expect(page.locator(f"#file a[href^='/portail/revue/{doc_id}']")).to_have_count(1)
+    page.goto(f"/portail/revue/{doc_id}")
+    expect(page.locator("#reponses")).to_contain_text("Voici le bon de commande signé.")
+    expect(page.locator("#reponses a")).to_have_text("bon-de-commande.pdf")
+    agent_a.check("revue-reponse.png")

@@ -38,6 +38,25 @@
       alert.hidden = false;
       document.getElementById("alerte-texte").textContent = text;
     }
+    /* what the memory learnt (or the Factur-X made) is said on the page the confirm opens next */
+    var FLASH = "dematflow.revue.flash";
+    function remember(done) {
+      var notes = [];
+      var taught = done.memory_taught;
+      if (taught && taught.at && Date.now() - Date.parse(taught.at) < 60000) {
+        notes.push(fmt(msg["msg.taught"], { name: taught.supplier || taught.supplier_key }));
+      }
+      if (done.facturx && done.facturx.built) { notes.push(msg["msg.facturx"]); }
+      try { if (notes.length) { window.sessionStorage.setItem(FLASH, notes.join(" ")); } } catch (ignored) {}
+    }
+    function recall() {
+      try {
+        var text = window.sessionStorage.getItem(FLASH);
+        if (text) { window.sessionStorage.removeItem(FLASH); }
+        return text || "";
+      } catch (ignored) { return ""; }
+    }
+    var flash = recall();
     function api(method, url, body) {
       var options = { method: method, credentials: "same-origin", keepalive: method === "DELETE",
         headers: { "Accept": "application/json", "X-CSRF-Token": data.csrf } };
@@ -64,7 +83,8 @@
           claimed = true;
           if (answer.body.version !== undefined) { version = answer.body.version; }
           unlock();
-          say(msg["msg.claimed"]);
+          say(msg["msg.claimed"] + (flash ? " " + flash : ""));
+          flash = "";
         } else if (answer.status === 409) {
           var who = answer.body.held_by || (answer.body.lock && answer.body.lock.by) || "?";
           say(fmt(msg["msg.held"], { name: who }));
@@ -75,7 +95,7 @@
     }
     function unlock() {
       inputs.forEach(function (input) { input.readOnly = false; });
-      document.querySelectorAll(".candidate, #decision button, #decision select, #decision textarea, #approuver")
+      document.querySelectorAll(".candidate, #decision button, #decision select, #decision textarea, #decision input")
         .forEach(function (element) { element.disabled = false; });
       document.querySelectorAll(".word-button").forEach(function (b) { b.tabIndex = 0; });
       var first = inputs[0];
@@ -307,6 +327,8 @@
       var body = { action: action, version: version, fields: changed(), message: message ? message.value.trim() : "" };
       if (action === "confirm") {
         body.approve = document.getElementById("approuver").checked;
+        var facturx = document.getElementById("facturx-option");
+        body.facturx = !!(facturx && facturx.checked);
       } else if (action === "suspend") {
         body.reason = "JUSTIF_ABS";
       } else {
@@ -320,6 +342,7 @@
         if (answer.status === 200) {
           claimed = false;
           say(msg["msg.done"]);
+          if (action === "confirm") { remember(answer.body); }
           window.location.href = data.next ? "/portail/revue/" + encodeURIComponent(data.next) + data.query
             : data.back;
         } else if (answer.status === 409 && !answer.body.held_by) {
@@ -367,6 +390,7 @@
         });
       }
     });
+    if (flash && !data.decide) { say(flash); flash = ""; }
     claim();
   }
 
