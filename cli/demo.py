@@ -35,7 +35,7 @@ def demo(
     inbox.mkdir(parents=True, exist_ok=True)
     samples = make_demo_set(inbox)
     out.print(f"demo set: {len(samples)} files in {inbox}")
-    creds = services.context.credentials
+    creds = services.context.signer
     seal = "DEVELOPMENT seal" if creds is None or creds.development else "configured seal"
     out.print(f"data directory: {services.settings.data_dir} ({services.store.describe()}, {seal})")
     results = process_files(services, [s.path for s in samples])

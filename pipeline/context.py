@@ -54,11 +54,6 @@ class Context:
     index: DuplicateIndex | None = None  # read-only look-up of earlier invoices; None: not checked
     memory: LayoutMemory | None = None  # the suppliers' layouts learnt so far; None: the generic reader only
 
-    @property
-    def credentials(self) -> SignerSource | None:
-        """Former name of ``signer`` (cli/demo.py reads ``.development`` through it)."""
-        return self.signer
-
     def seal_signer(self) -> SealSigner:
         """The signer, built on first use; ConfigError where this process does not seal."""
         if self.signer is None:
