@@ -11,8 +11,12 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import resource
+import sys
+import threading
 import time
-from collections.abc import Callable
+import types
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from typing import Any, TypeVar
@@ -24,7 +28,8 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 START_METHOD = "forkserver"
-PRELOAD = ["extractors.pdftext", "extractors.images", "pdfplumber", "pypdfium2"]  # once, in the forkserver
+PRELOAD = ["extractors.pdftext", "extractors.pdfinspect", "extractors.images", "pdfplumber", "pypdfium2"]
+_STARTING = threading.Lock()  # the main module is swapped while a child starts (see _without_main)
 
 
 @dataclass(frozen=True)
@@ -38,15 +43,16 @@ class Budget:
 def run(fn: Callable[..., T], *args: Any, budget: Budget, what: str) -> T:
     """``fn(*args)`` in a bounded child; its return value, or the dematflow error it raised.
 
-    ``fn`` must be a module-level function and its arguments and result picklable. ``what`` names the
-    work in the refusal ("the PDF's text")."""
+    ``fn`` must be a module-level function of an importable module (not ``__main__``), its arguments
+    and result picklable. ``what`` names the work in the refusal ("the PDF's text")."""
     ctx = multiprocessing.get_context(START_METHOD)
     if START_METHOD == "forkserver":
         ctx.set_forkserver_preload(PRELOAD)  # only heeded before the forkserver's first start
     receiver, sender = ctx.Pipe(duplex=False)
     child = ctx.Process(target=_child, args=(sender, budget.memory_mb, fn, args), daemon=True)  # type: ignore[attr-defined]
     start = time.monotonic()
-    child.start()
+    with _without_main():
+        child.start()
     sender.close()
     try:
         if not receiver.poll(budget.seconds):
@@ -75,6 +81,21 @@ def run(fn: Callable[..., T], *args: Any, budget: Budget, what: str) -> T:
             "(DEMATFLOW_STAGE_MEMORY)"
         )
     raise value
+
+
+@contextmanager
+def _without_main() -> Iterator[None]:
+    """Start the child without the main module. multiprocessing re-runs the main script in every child
+    it starts (the CLI's, a worker's or a benchmark's imports: 0.2-0.7 s, twice per PDF), and the
+    forkserver cannot preload it (Python 3.11 never passes it the path). The child runs a function
+    of an importable module, so an empty ``__main__`` is all it needs."""
+    with _STARTING:
+        main = sys.modules["__main__"]
+        sys.modules["__main__"] = types.ModuleType("__main__")
+        try:
+            yield
+        finally:
+            sys.modules["__main__"] = main
 
 
 def _child(sender: Connection, memory_mb: int, fn: Callable[..., Any], args: tuple[Any, ...]) -> None:

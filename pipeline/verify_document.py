@@ -20,7 +20,6 @@ from pipeline.db import journal as journal_table
 from pipeline.journal import Entry, canonical
 from pipeline.records import Document, Event, Status, utcnow
 from storage import keys
-from storage.base import sha256_hex
 
 if TYPE_CHECKING:
     from pipeline.accounts import Account
@@ -127,7 +126,7 @@ def _objects(services: Services, doc: Document, rows: list[Entry]) -> Check:
         if obj.sha256 != expected:
             problems.append(Problem("record_changed", obj.key, _pair(obj.sha256, expected)))
         try:
-            actual = sha256_hex(services.store.get(obj.key))
+            actual = services.store.digest(obj.key)  # the archive's bytes, never a copy in memory
         except NotFound:
             problems.append(Problem("missing", obj.key))
             continue

@@ -21,6 +21,7 @@ from dematflow.errors import (
     ToolUnavailable,
 )
 from storage.base import CHUNK, StoredObject, check_deletable, iso, later, sha256_hex
+from storage.recent import RecentObjects
 
 if TYPE_CHECKING:
     from minio import Minio
@@ -60,6 +61,8 @@ class S3Store:
         self.client: Minio = _minio().Minio(
             endpoint, access_key=access_key, secret_key=secret_key, secure=secure, region=region
         )
+        self._first: dict[str, str] = {}  # key -> its first version: Object Lock never lets it change
+        self._recent = RecentObjects()  # what this process wrote or read last: a document's stages reread it
         self._ensure_bucket(create)
 
     def _ensure_bucket(self, create: bool) -> None:
@@ -91,17 +94,15 @@ class S3Store:
         self, key: str, data: bytes, *, retain_until: datetime | None = None, content_type: str | None = None
     ) -> StoredObject:
         digest = sha256_hex(data)
-        existing = self._stat_or_none(key)
-        if existing is not None:
-            return self._same_or_conflict(existing, digest)
         minio = _minio()
         retention = None
         if retain_until is not None:
             retention = minio.retention.Retention(minio.commonconfig.COMPLIANCE, retain_until.astimezone(UTC))
         headers = minio.helpers.genheaders({SHA256: digest}, None, None, retention, False)
         headers["Content-Type"] = content_type or "application/octet-stream"
-        # Conditional put: the server refuses (412) if the key appeared since the stat above, so two
-        # writers racing with different bytes cannot both land. The SDK's public put_object would turn
+        # Conditional put: the server refuses (412) if the key exists, so a retry with the same bytes is
+        # a no-op and two writers racing with different bytes cannot both land (one request, no stat
+        # first: archiving a document to S3 is a handful of these). The SDK's public put_object would turn
         # If-None-Match into user metadata, hence its single-part call. Both MinIO and SeaweedFS honour
         # it; a server that ignored it would add a second version, the first staying locked and intact.
         headers["If-None-Match"] = "*"
@@ -114,7 +115,15 @@ class S3Store:
         except _network_errors() as exc:
             raise StorageUnavailable(f"cannot archive {key}: S3 unreachable: {exc}") from exc
         until = iso(retain_until) if retain_until else None
+        if result.version_id:
+            self._remember(key, result.version_id)
+        self._recent.add(key, data)
         return StoredObject(key, digest, len(data), result.version_id, until, False, headers["Content-Type"])
+
+    def _remember(self, key: str, version: str) -> None:
+        if len(self._first) > 100_000:  # a long-lived process: forget, the server still knows
+            self._first.clear()
+        self._first[key] = version
 
     def _same_or_conflict(self, existing: StoredObject, digest: str) -> StoredObject:
         if existing.sha256 != digest:
@@ -124,6 +133,8 @@ class S3Store:
     def _first_version(self, key: str) -> str | None:
         """The version written first: the one dematflow put (If-None-Match) and Object Lock keeps. A
         version stacked later by a PUT that bypassed dematflow, or a delete marker, is never read."""
+        if (known := self._first.get(key)) is not None:
+            return known
         first = None
         try:
             for version in self.client.list_objects(self.bucket, prefix=key, include_version=True):
@@ -133,9 +144,21 @@ class S3Store:
             raise StorageUnavailable(f"cannot list {key} in S3: {exc.code}: {exc.message}") from exc
         except _network_errors() as exc:
             raise StorageUnavailable(f"cannot list {key}: S3 unreachable: {exc}") from exc
+        if first is not None:
+            self._remember(key, first)
         return first
 
     def get(self, key: str) -> bytes:
+        """The object's bytes: from this process's recent objects when it wrote or read it lately
+        (objects never change), else from the server. Checks of the archive use ``digest``, which
+        always reads the server."""
+        if (kept := self._recent.get(key)) is not None:
+            return kept
+        data = self._read(key)
+        self._recent.add(key, data)
+        return data
+
+    def _read(self, key: str) -> bytes:
         response = None
         version = self._first_version(key)
         if version is None:
@@ -241,6 +264,8 @@ class S3Store:
         """Delete every version of ``key`` once retention is over and no hold is set; our check comes
         first (with a message a person understands), the server's refusal stands behind it."""
         check_deletable(self.stat(key))
+        self._first.pop(key, None)
+        self._recent.drop(key)
         for version in self.client.list_objects(self.bucket, prefix=key, include_version=True):
             if version.object_name == key:
                 self._call(self.client.remove_object, key, version_id=version.version_id)

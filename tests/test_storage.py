@@ -67,3 +67,17 @@ def test_filesystem_objects_are_read_only_and_keys_cannot_escape(tmp_path: Path)
     for bad in ("../escape", "/abs", "a//b", ""):
         with pytest.raises(ArchiveRefused):
             store.put(bad, b"x")
+
+
+def test_recent_objects_stay_within_their_budget() -> None:
+    from storage.recent import RecentObjects
+
+    recent = RecentObjects(budget=10, largest=4)
+    for key in "abc":
+        recent.add(key, b"xxxx")
+    recent.add("big", b"x" * 5)  # larger than any kept object: never kept
+    kept = [recent.get(k) for k in ("a", "b", "c", "big")]
+    assert kept == [None, b"xxxx", b"xxxx", None]  # the oldest went first
+    assert recent.size == 8
+    recent.drop("b")
+    assert recent.get("b") is None and recent.size == 4
