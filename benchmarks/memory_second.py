@@ -129,7 +129,7 @@ def run(pairs: Iterator[Pair], *, verbose: bool) -> dict[str, Tally]:
     for pair in pairs:
         layout = learn(pair.first, pair.first_truth)
         generic = extract_fields(pair.second)
-        merged, doubts = merge(generic, recall(layout, pair.second), trusted=layout.trusted)
+        merged, doubts = merge(generic, recall(layout, pair.second))  # as the extract stage merges
         for key in (pair.group, "all"):
             tallies[key].add(pair.second_truth, generic, merged, doubts)
         if verbose:
