@@ -166,16 +166,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
 
 def translator(lang: str) -> Callable[..., str]:
     """This screen's words first, then the portal's."""
-    index = i18n.LANGS.index(lang) if lang in i18n.LANGS else 0
-    portal = i18n.translator(lang)
-
-    def gettext(key: str, **values: object) -> str:
-        pair = MESSAGES.get(key)
-        if pair is None:
-            return portal(key, **values)
-        return pair[index].format(**values) if values else pair[index]
-
-    return gettext
+    return i18n.translator(lang, MESSAGES)
 
 
 def band(confidence: float | None) -> str:
