@@ -168,10 +168,10 @@ def drive(
     their messages came back. ``fault`` instead, if given, is called once mid-batch."""
     figures, t0 = Figures(len(ids)), time.monotonic()
     pending: list[Stranded] = []
-    next_fault = t0 + rng.uniform(4, 8)
-    # Kills come at seeded points of the batch's progress, not of the clock: a faster pipeline must
-    # meet as many kills as a slow one (a batch once ended before its second kill was due).
+    # Faults come at seeded points of the batch's progress, not of the clock: a faster pipeline must
+    # meet as many as a slow one (a batch once ended before its second kill, another before its fault).
     points = sorted(rng.uniform(0.05, 0.75) for _ in range(kills))
+    fault_at = rng.uniform(0.1, 0.4)
     while True:
         now = time.monotonic()
         current = statuses(services)
@@ -184,7 +184,7 @@ def drive(
                 pending.remove(stranded)
         work_left = sum(not s.final for s in current.values()) > len(ids) // 10
         done = sum(s.final for s in current.values()) / len(ids)
-        if now >= next_fault and work_left and fault is not None:
+        if fault is not None and done >= fault_at and work_left:
             fault()
             fault, figures.kills = None, figures.kills + 1
         elif fault is None and figures.kills < kills and done >= points[figures.kills] and work_left:
