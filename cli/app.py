@@ -13,8 +13,10 @@ from typing import Any, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
-from dematflow.errors import DematflowError
+from dematflow import logs
+from dematflow.errors import ConfigError, DematflowError
 from pipeline.context import Services, open_services
 from pipeline.settings import Settings
 
@@ -51,11 +53,13 @@ def _root(
 ) -> None:
     # factur-x logs a warning for every plain PDF it is asked about: expected here, not news.
     logging.getLogger("factur-x").setLevel(logging.ERROR)
-    logging.basicConfig(
-        level=logging.INFO if verbose else logging.WARNING,
-        format="%(levelname)s %(name)s: %(message)s",
-    )
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format=logs.TEXT)
     env = dict(os.environ)
+    try:
+        logs.apply(env)  # DEMATFLOW_LOG_FORMAT=json: one JSON object a line on stderr
+    except ConfigError as exc:
+        err.print(f"[red]{escape(exc.message)}[/]")
+        raise typer.Exit(exc.exit_code) from None
     if data_dir is not None:
         env["DEMATFLOW_DATA_DIR"] = str(data_dir)
     ctx.obj = env

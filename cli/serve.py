@@ -9,6 +9,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from cli.app import app, door, emit, err, out, settings_of
+from dematflow import logs
 from pipeline import accounts
 from pipeline.accounts import Role
 from pipeline.catalogue import Catalogue
@@ -34,7 +35,12 @@ def serve(
     application = create_app(settings_of(ctx), ApiSettings.from_env(ctx.obj))
     err.print(f"dematflow: API et portail sur http://{host}:{port}/ (portail : /portail/)")
     # access_log: paths and statuses only; tokens travel in headers and never reach it
-    uvicorn.run(application, host=host, port=port, log_level="info", proxy_headers=False)
+    from uvicorn.config import LOGGING_CONFIG
+
+    log_config = logs.uvicorn_config(ctx.obj) or LOGGING_CONFIG  # JSON lines, or uvicorn's own text
+    uvicorn.run(
+        application, host=host, port=port, log_level="info", proxy_headers=False, log_config=log_config
+    )
 
 
 def _catalogue(ctx: typer.Context) -> Catalogue:

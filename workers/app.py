@@ -5,10 +5,12 @@ from __future__ import annotations
 import dataclasses
 import functools
 import logging
+import os
 import threading
 
 import dramatiq
 
+from dematflow import logs
 from extractors import tesseract
 from pipeline import stalled
 from pipeline.context import Services, open_services
@@ -18,6 +20,7 @@ from workers.actors import Actors
 from workers.broker import make_broker
 
 log = logging.getLogger(__name__)
+logs.apply(os.environ)  # DEMATFLOW_LOG_FORMAT, over the handler dramatiq set up in this process
 
 # Workers already run one process per core: each reads the pages of its document itself.
 settings = dataclasses.replace(Settings.from_env(), ocr_jobs=1)
