@@ -81,9 +81,11 @@ def make_demo_set(directory: Path, *, seed: int = 7) -> list[Sample]:
             f"300-dpi scan of a paper invoice, skewed {SCAN_SKEW_DEGREES}°, with noise",
             "invoice",
             scanned_inv.expected_fields(),
-            # Tesseract reads every field back and the check digits and totals agree, so nothing
-            # is left in doubt (verified with the pipeline for seeds 0, 1, 2, 7, 42 and 2026).
-            "archived",
+            # Tesseract reads every field back and the check digits and totals agree; the date alone
+            # stays below the review threshold (the field ranker is calibrated on real layouts, where
+            # an unconfirmed date read by OCR is right about four times in five), so a person confirms
+            # it on the review desk: one key press.
+            "needs_review",
         ),
         (
             "rib-fournisseur.pdf",
