@@ -147,6 +147,7 @@ def _best(cands: Sequence[Candidate], field: str) -> Candidate | None:
 _CREDIT_TITLE = re.compile(  # a segment that is a credit-note title or number, maybe after "Objet :"
     r"(?:(?:objet|subject)\s*:?\s*)?(?:(?:facture\s+d')?avoir|credit\s+(?:note|memo)|note\s+de\s+credit"
     r"|(?:avoir|credit\s+(?:note|memo)|note\s+de\s+credit)\s*" + NO + r".*"
+    r"|(?:avoir|credit\s+note)\s+[a-z]{0,4}[-/ ]?\d[\w/.-]*"  # "Avoir AV-2017-0005": a number, no label
     r"|" + NO + r"\s*(?:de\s+l'|d')\s*avoir.*)"
 )
 
@@ -254,13 +255,18 @@ def read_fields(pages: Sequence[PageText], ranker: Ranker | None) -> FieldSet:
         )
         for f, v in raw.items()
     }  # calibrated on text layers mostly: words OCR doubts lower it further
+    located = {f: _located(c, cands, conf[f]) for f, c in values.items()}
     if g.text.strip():
         out["BT-3"], conf["BT-3"] = _doc_type(g.laid), 0.8
         totals = "\n".join(line for line in g.text.splitlines() if "tot" in line.lower())
         if currency := currency_of(totals) or currency_of(g.text):
             out["BT-5"], conf["BT-5"] = currency, 0.9
+    if out.get("BT-3") == "381":  # EN 16931: a credit note states its amounts positive, whatever is printed
+        out = {f: v.lstrip("-") if f in AMOUNTS else v for f, v in out.items()}
+        located = {f: tuple(replace(x, value=x.value.lstrip("-")) for x in xs) if f in AMOUNTS else xs
+                   for f, xs in located.items()}  # fmt: skip
     log.debug("fields found: %s", sorted(out))
-    return FieldSet(out, conf, {f: _located(c, cands, conf[f]) for f, c in values.items()})
+    return FieldSet(out, conf, located)
 
 
 def extract_fields(pages: Sequence[PageText]) -> FieldSet:

@@ -75,10 +75,23 @@ Amount due: €1,200.00
     assert v["BT-5"] == "EUR"
 
 
-def test_credit_note_type_code() -> None:
+def test_credit_note_type_code_and_positive_amounts() -> None:
+    # EN 16931: a credit note (381) states its amounts positive, though the page prints them negative
     text = "AVOIR\nAvoir n° AV-12\nDate : 02/01/2026\nTotal TTC -120,00 €\n"
     v = extract_fields([page(text)]).values
-    assert v["BT-3"] == "381" and v["BT-1"] == "AV-12" and v["BT-112"] == "-120.00"
+    assert v["BT-3"] == "381" and v["BT-1"] == "AV-12" and v["BT-112"] == "120.00"
+
+
+def test_a_credit_note_titled_by_its_number_alone() -> None:
+    text = "Au bon moulin SARL\nAvoir AV-2017-0005\nDate de facture 16/11/2017\nTotal TTC -233,47 €\n"
+    v = extract_fields([page(text)]).values
+    assert v["BT-3"] == "381" and v["BT-112"] == "233.47"
+
+
+def test_an_invoice_keeps_the_sign_it_prints() -> None:  # a corrective invoice (380) may be negative
+    text = "FACTURE\nFacture n° F-9\nDate : 02/01/2026\nTotal TTC -120,00 €\n"
+    v = extract_fields([page(text)]).values
+    assert v["BT-3"] == "380" and v["BT-112"] == "-120.00"
 
 
 def test_bad_check_digits_lower_confidence_and_valid_alternative_wins() -> None:
