@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -159,34 +160,26 @@ class S3Store:
         return data
 
     def _read(self, key: str) -> bytes:
-        response = None
-        version = self._first_version(key)
-        if version is None:
-            raise NotFound(f"no archived object {key}")
-        try:
-            response = self.client.get_object(self.bucket, key, version_id=version)
+        with self._opened(key) as response:
             return bytes(response.read())
-        except _minio().error.S3Error as exc:
-            if exc.code in MISSING:
-                raise NotFound(f"no archived object {key}") from exc
-            raise StorageUnavailable(f"cannot read {key} from S3: {exc.code}: {exc.message}") from exc
-        except _network_errors() as exc:
-            raise StorageUnavailable(f"cannot read {key}: S3 unreachable: {exc}") from exc
-        finally:
-            if response is not None:
-                response.close()
-                response.release_conn()
 
     def digest(self, key: str) -> str:
-        response = None
+        digest = hashlib.sha256()
+        with self._opened(key) as response:
+            for chunk in response.stream(CHUNK):
+                digest.update(chunk)
+        return digest.hexdigest()
+
+    @contextmanager
+    def _opened(self, key: str) -> Iterator[Any]:
+        """The first version's body, read inside the block; S3 and network errors as ours."""
         version = self._first_version(key)
         if version is None:
             raise NotFound(f"no archived object {key}")
-        digest = hashlib.sha256()
+        response = None
         try:
             response = self.client.get_object(self.bucket, key, version_id=version)
-            for chunk in response.stream(CHUNK):
-                digest.update(chunk)
+            yield response
         except _minio().error.S3Error as exc:
             if exc.code in MISSING:
                 raise NotFound(f"no archived object {key}") from exc
@@ -197,7 +190,6 @@ class S3Store:
             if response is not None:
                 response.close()
                 response.release_conn()
-        return digest.hexdigest()
 
     def stat(self, key: str) -> StoredObject:
         found = self._stat_or_none(key)
