@@ -24,7 +24,7 @@ from cli.app import (
     services_of,
     settings_of,
 )
-from cli.render import documents_table, safe
+from cli.render import document_line, documents_table, safe
 from dematflow.errors import ConfigError, InvalidRequest, NotFound
 from pipeline import daybook, disposal, evidence, journal
 from pipeline.audit import Verification, verify
@@ -47,17 +47,7 @@ def list_(
         out.print(documents_table(docs))
         return
     for d in docs:
-        emit(
-            {
-                "document_id": d.id,
-                "received_at": d.received_at,
-                "file": d.filename,
-                "doc_type": d.doc_type.value if d.doc_type else None,
-                "status": d.status.value,
-                "reason": d.reason,
-                "fields": d.fields,
-            }
-        )
+        emit(document_line(d, reason=d.reason))
 
 
 @archive_app.command()

@@ -87,6 +87,19 @@ def outcomes_table(rows: list[tuple[str, Document, bool]], title: str) -> Table:
     return table
 
 
+def document_line(doc: Document, **more: object) -> dict[str, Any]:
+    """A listed document as one JSON line (archive list, archive search), with ``more`` keys last."""
+    return {
+        "document_id": doc.id,
+        "received_at": doc.received_at,
+        "file": doc.filename,
+        "doc_type": doc.doc_type.value if doc.doc_type else None,
+        "status": doc.status.value,
+        **more,
+        "fields": doc.fields,
+    }
+
+
 def documents_table(docs: list[Document]) -> Table:
     table = Table(title="Archived documents")
     for col in ("id", "received", "file", "type", "status", "BT-1", "BT-112"):

@@ -9,7 +9,7 @@ from decimal import Decimal, InvalidOperation
 import typer
 
 from cli.app import archive_app, door, emit, err, out, services_of
-from cli.render import documents_table
+from cli.render import document_line, documents_table
 from dematflow.errors import InvalidRequest
 from pipeline import search
 from pipeline.records import Status
@@ -67,17 +67,7 @@ def search_cmd(
         out.print(documents_table(docs))
         return
     for d in docs:
-        emit(
-            {
-                "document_id": d.id,
-                "received_at": d.received_at,
-                "file": d.filename,
-                "doc_type": d.doc_type.value if d.doc_type else None,
-                "status": d.status.value,
-                "tenant": d.tenant,
-                "fields": d.fields,
-            }
-        )
+        emit(document_line(d, tenant=d.tenant))
 
 
 def _day(value: str | None, option: str) -> str | None:
