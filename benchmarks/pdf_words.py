@@ -15,10 +15,32 @@ from pathlib import Path
 
 from benchmarks import synth
 from benchmarks.synth.corpus import CORPUS
-from extractors.pdftext import pdfium_pages, plumber_pages
-from extractors.results import PageText, Word
+from extractors.pdftext import pdfium_pages
+from extractors.results import PageText, Source, Word
 
 TOLERANCE = 1.0  # points
+
+
+def plumber_pages(data: bytes) -> tuple[PageText, ...]:
+    """Every page as pdfplumber reads its words (the reader before pypdfium2), in this process."""
+    import io
+
+    import pdfplumber
+
+    with pdfplumber.open(io.BytesIO(data)) as pdf:
+        return tuple(
+            PageText(
+                number,
+                page.extract_text() or "",
+                tuple(
+                    Word(str(w["text"]), float(w["x0"]), float(w["top"]), float(w["x1"]), float(w["bottom"]))
+                    for w in page.extract_words(keep_blank_chars=False, use_text_flow=False)
+                ),
+                Source.PDF_TEXT,
+                1.0,
+            )
+            for number, page in enumerate(pdf.pages, start=1)
+        )
 
 
 def _timed(

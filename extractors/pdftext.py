@@ -196,22 +196,6 @@ def _inflate(chunks: Iterable[bytes]) -> Iterator[bytes]:
 X_TOLERANCE = Y_TOLERANCE = 3.0  # points, as pdfplumber's extract_words
 
 
-def _page_text(page: Any, number: int) -> PageText:
-    """pdfplumber's reading of a page (kept to compare the readers: benchmarks/pdf_words.py)."""
-    words = tuple(
-        Word(str(w["text"]), float(w["x0"]), float(w["top"]), float(w["x1"]), float(w["bottom"]))
-        for w in page.extract_words(keep_blank_chars=False, use_text_flow=False)
-    )
-    text = page.extract_text() or ""
-    return PageText(number, text, words, Source.PDF_TEXT, 1.0)
-
-
-def plumber_pages(data: bytes) -> tuple[PageText, ...]:
-    """Every page as pdfplumber reads it, in this process (for comparisons, not for untrusted files)."""
-    with _open(data) as pdf:
-        return tuple(_page_text(page, i) for i, page in enumerate(pdf.pages, start=1))
-
-
 def _to_top_left(page: Any) -> Callable[[float, float], tuple[float, float]]:
     """PDF user space to pdfplumber's page space: from the media box's top left, /Rotate applied."""
     x0, y0, x1, y1 = page.get_mediabox()
