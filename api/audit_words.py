@@ -163,6 +163,10 @@ PROBLEMS: dict[str, tuple[str, str]] = {
     ),
     "day_segment_unreadable": ("journal du jour illisible", "the day's journal is unreadable"),
     "day_seal_invalid": ("scellement du jour invalide", "the day seal is invalid"),
+    "day_rows_invalid": (
+        "écritures archivées du jour différentes de celles scellées",
+        "the day's archived rows differ from the sealed ones",
+    ),
     "not_in_day_seal": ("écriture absente du scellement du jour", "row missing from the day seal"),
     "differs_from_day_seal": ("écriture différente de celle scellée", "row differs from the sealed one"),
     "deleted_since_sealed": ("écriture scellée puis supprimée", "row sealed then deleted"),

@@ -1,9 +1,13 @@
 """Day seals: each UTC day's journal rows closed into a segment, CAdES-sealed, timestamped, kept once.
 
-A segment (``journal/days/YYYY-MM-DD.jsonl``) is one header line, then the day's rows as canonical
-JSON, in sequence order. The header names the SHA-256 of the previous day's seal, so the seals form a
-chain of their own; its detached CAdES-B-T seal is ``journal/days/YYYY-MM-DD.p7s``. Both are archived
-write-once with the longest retention. Run ``dematflow journal seal`` from cron or a systemd timer
+A segment (``journal/days/YYYY-MM-DD.jsonl``) is one header line, then one line per row of the day,
+in sequence order: its ``seq``, ``prev_hash`` and ``hash``. The hash binds the row's content, so the
+seal covers every row while an evidence bundle can carry the segment without revealing the other
+documents' rows. The rows themselves, in full, are ``journal/days/YYYY-MM-DD.rows.jsonl``; segments
+sealed before format 2 carried the full rows in the segment and still verify. The header names the
+SHA-256 of the previous day's seal, so the seals form a chain of their own; the segment's detached
+CAdES-B-T seal is ``journal/days/YYYY-MM-DD.p7s``. All three are archived write-once with the longest
+retention. Run ``dematflow journal seal`` from cron or a systemd timer
 shortly after midnight UTC (or send the ``dematflow.journal_seal`` actor): days are sealed in order,
 an empty day gets a segment too, and sealing a day twice does nothing.
 """
@@ -40,9 +44,10 @@ class Header:
     prev_hash: str  # the chain hash the day's first row continues from
     last_hash: str  # the chain hash of the day's last row (prev_hash when the day is empty)
     rows: int
+    format: int = 1  # 1: full rows in the segment; 2: seq, prev_hash and hash (SEGMENT_FORMAT)
 
-    def line(self) -> str:
-        return canonical({"segment": self.__dict__})
+    def line(self) -> str:  # format 1 headers had no "format"
+        return canonical({"segment": {k: v for k, v in self.__dict__.items() if (k, v) != ("format", 1)}})
 
 
 @dataclass(frozen=True)
@@ -53,15 +58,42 @@ class DaySeal:
     seal: StoredObject
 
 
+SEGMENT_FORMAT = 2
+
+
 def row_line(entry: Entry) -> str:
-    """A journal row as the segment (and the evidence bundle) carries it."""
+    """A journal row in full, as the day's rows object and the evidence bundle carry it."""
     return canonical(entry.__dict__)
+
+
+def hash_line(entry: Entry) -> str:
+    """A journal row as a segment seals it: where it sits in the chain, and the hash of its content."""
+    return canonical({"seq": entry.seq, "prev_hash": entry.prev_hash, "hash": entry.hash})
 
 
 def build_segment(day: str, entries: list[Entry], *, previous_seal_sha256: str, prev_hash: str) -> bytes:
     last = entries[-1].hash if entries else prev_hash
-    header = Header(day, previous_seal_sha256, prev_hash, last, len(entries))
-    return "".join(f"{line}\n" for line in [header.line(), *map(row_line, entries)]).encode()
+    header = Header(day, previous_seal_sha256, prev_hash, last, len(entries), SEGMENT_FORMAT)
+    return "".join(f"{line}\n" for line in [header.line(), *map(hash_line, entries)]).encode()
+
+
+def build_rows(entries: list[Entry]) -> bytes:
+    return "".join(f"{row_line(e)}\n" for e in entries).encode()
+
+
+def parse_rows(data: bytes) -> dict[int, dict[str, Any]]:
+    """A day's rows object by sequence number; ValueError when it is not one."""
+    return {int(r["seq"]): r for r in map(json.loads, data.decode().splitlines())}
+
+
+def sealed_as(sealed: dict[str, Any], entry: Entry) -> bool:
+    """``entry`` is the row the segment sealed: the same content (format 1) or the same place in the
+    chain and the same hash, which its content recomputes to (format 2)."""
+    if "body" in sealed:
+        return canonical(sealed) == row_line(entry)
+    return (sealed.get("prev_hash"), sealed.get("hash")) == (entry.prev_hash, entry.hash) and (
+        entry.expected_hash() == entry.hash
+    )
 
 
 def parse_segment(data: bytes) -> tuple[Header, dict[int, dict[str, Any]]]:
@@ -131,7 +163,8 @@ def _seal_day(services: Services, day: str, previous: str | None) -> DaySeal:
         prev_hash = parse_segment(services.store.get(keys.day_segment(previous)))[0].last_hash
     entries = day_entries(services.catalogue.engine, day)
     segment = build_segment(day, entries, previous_seal_sha256=prev_seal, prev_hash=prev_hash)
-    # Identical bytes again (a crash between the two puts) are a no-op; the seal is made once.
+    # Identical bytes again (a crash between the puts) are a no-op; the seal is made once.
+    retention.keep(services, None, keys.day_rows(day), build_rows(entries))
     seg = retention.keep(services, None, keys.day_segment(day), segment)
     sealed = seal_detached(segment, signer=signer, tsa_url=tsa).data
     seal = retention.keep(services, None, keys.day_seal(day), sealed)

@@ -14,9 +14,9 @@ from sqlalchemy import func, select
 
 from dematflow.errors import NotFound
 from pipeline.context import Services
-from pipeline.daybook import day_entries, parse_segment, row_line, sealed_days
+from pipeline.daybook import day_entries, parse_rows, parse_segment, sealed_as, sealed_days
 from pipeline.db import journal
-from pipeline.journal import canonical
+from pipeline.verifier_chaine import row_hash
 from signing.cms import verify_detached
 from signing.signer import Certificates
 from storage import keys
@@ -103,18 +103,20 @@ def check_days(services: Services, report: Report) -> int:
             header, rows = parse_segment(segment)
         except (ValueError, KeyError, TypeError):
             header, rows = None, {}
-        last_at = str(rows[max(rows)]["at"]) if rows else None
+        if header is None:
+            report(keys.day_segment(day), "the segment is unreadable")
+        full = full_rows(services, day, rows, report) if header else {}
+        last_at = str(full[max(full)]["at"]) if full else None
         what = seal_problem(day, segment, seal, services.context.seal_certificates(), last_at)
         if what:
             report(where, what)
         if header is None:
-            report(keys.day_segment(day), "the segment is unreadable")
             continue
         if header.previous_seal_sha256 != prev_seal or header.day != day:
             report(where, "does not chain to the seal of the day before")
         if prev_last is not None and header.prev_hash != prev_last:
             report(where, "its first row does not continue the previous day's last row")
-        _check_rows(services, day, rows, report)
+        _check_rows(services, day, rows, full, report)
         prev_seal, prev_last = sha256_hex(seal), header.last_hash
     if days:
         with services.catalogue.engine.connect() as conn:
@@ -124,14 +126,21 @@ def check_days(services: Services, report: Report) -> int:
     return len(days)
 
 
-def _check_rows(services: Services, day: str, rows: dict[int, dict[str, object]], report: Report) -> None:
+def _check_rows(
+    services: Services,
+    day: str,
+    rows: dict[int, dict[str, object]],
+    full: dict[int, dict[str, object]],
+    report: Report,
+) -> None:
     for entry in day_entries(services.catalogue.engine, day):
         sealed = rows.pop(entry.seq, None)
         where = f"journal seq {entry.seq}"
         if sealed is None:
             report(where, f"not in the seal of {day}: written after the day was sealed, or inserted")
-        elif canonical(sealed) != row_line(entry):
-            changed = sorted(k for k, v in entry.__dict__.items() if sealed.get(k) != v)
+        elif not sealed_as(sealed, entry):
+            kept = full.get(entry.seq, sealed)
+            changed = sorted(k for k, v in entry.__dict__.items() if kept.get(k) != v) or ["hash"]
             report(
                 where,
                 f"differs from the row sealed for {day} ({', '.join(changed)}; document "
@@ -139,6 +148,33 @@ def _check_rows(services: Services, day: str, rows: dict[int, dict[str, object]]
             )
     for seq in sorted(rows):
         report(f"journal seq {seq}", f"sealed for {day} but no longer in the journal (deleted or redated)")
+
+
+def full_rows(
+    services: Services, day: str, sealed: dict[int, dict[str, object]], report: Report
+) -> dict[int, dict[str, object]]:
+    """The day's archived rows (segment format 2), each checked against the hash the segment sealed."""
+    if any("body" in row for row in sealed.values()):
+        return sealed  # format 1: the segment holds the rows
+    try:
+        full = parse_rows(services.store.get(keys.day_rows(day)))
+    except NotFound:
+        if sealed:
+            report(keys.day_rows(day), "the day's rows are missing from the archive")
+        return {}
+    except (ValueError, KeyError, TypeError):
+        report(keys.day_rows(day), "the day's rows are unreadable")
+        return {}
+    if set(full) != set(sealed) or any(_hash(row) != sealed[seq].get("hash") for seq, row in full.items()):
+        report(keys.day_rows(day), f"the archived rows of {day} are not those its seal covers")
+    return full
+
+
+def _hash(row: dict[str, object]) -> str | None:
+    try:
+        return row_hash(row)
+    except (KeyError, TypeError):
+        return None
 
 
 def _between(previous: str, day: str) -> list[str]:

@@ -1,5 +1,9 @@
 """Evidence bundle: one document's objects, journal rows, day seals and certificates in a ZIP an auditor
-checks with tools that are not dematflow (``LISEZMOI.txt``), and ``verify`` running the same checks."""
+checks with tools that are not dematflow (``LISEZMOI.txt``), and ``verify`` running the same checks.
+
+Other documents' rows appear only as their place in the chain and their hash (segment format 2), so
+a supplier's bundle reveals nothing of another tenant; day segments sealed in format 1 hold full rows
+and are carried as sealed, since the seal covers their bytes."""
 
 from __future__ import annotations
 
@@ -55,9 +59,11 @@ def build(services: Services, document_id: str) -> bytes:
             files[f"{DAYS}{day}.tst"] = facts.token
             files[f"{DAYS}{day}.signature.bin"] = facts.signature
     unsealed = [d for d in days if d not in sealed]
-    if unsealed:  # not sealed yet: every row since the first unsealed one, so the chain recomputes
+    if unsealed:  # not sealed yet: every row since the first unsealed one, so the chain links up;
+        # the other documents' rows by their place in the chain and their hash only, as a segment has them
         tail = [e for e in journal.entries(services.catalogue.engine) if e.at[:10] >= unsealed[0]]
-        files["journal/non-scelle.jsonl"] = "".join(daybook.row_line(e) + "\n" for e in tail).encode()
+        lines = (daybook.row_line(e) if e.document_id == doc.id else daybook.hash_line(e) for e in tail)
+        files["journal/non-scelle.jsonl"] = "".join(f"{line}\n" for line in lines).encode()
     ours = services.context.seal_certificates()
     if ours is not None:
         files["certificats/cachet.pem"] = _pem(ours.certificate)

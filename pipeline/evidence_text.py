@@ -49,8 +49,12 @@ Décompressez d'abord l'archive :  unzip preuve.zip -d preuve && cd preuve
    SHA-256 de (empreinte précédente + saut de ligne + JSON canonique de seq, at, document_id, stage,
    action, body), vérifie que chaque écriture suit la précédente et que les écritures du document
    figurent telles quelles dans les segments scellés. Il doit afficher « chaîne intacte ».
-   Les écritures d'une journée pas encore scellée sont dans journal/non-scelle.jsonl : elles sont
-   enchaînées mais pas encore couvertes par un cachet.
+   Un segment journalier donne, pour chaque écriture de la journée, sa place dans la chaîne et son
+   empreinte : le cachet couvre ainsi toutes les écritures du jour, et le dossier ne révèle rien des
+   autres pièces. Les écritures du document (journal/document.jsonl) sont données en entier ; le
+   script recalcule leur empreinte et la retrouve à sa place dans le segment scellé.
+   Les écritures d'une journée pas encore scellée sont dans journal/non-scelle.jsonl : enchaînées
+   (celles des autres pièces par leur seule empreinte) mais pas encore couvertes par un cachet.
 
 Un échec à l'une de ces étapes signifie que la pièce, ses données ou son historique ont été modifiés
 après leur archivage, ou que le dossier a été altéré.

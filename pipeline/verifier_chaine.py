@@ -3,9 +3,11 @@
 Usage : python3 -I verifier_chaine.py DOSSIER   (le dossier où l'archive ZIP a été décompressée)
 
 Chaque ligne d'un segment journalier (journal/jours/AAAA-MM-JJ.jsonl, après la ligne d'en-tête) est
-une écriture ; son empreinte est SHA-256(prev_hash + "\\n" + JSON canonique de seq, at, document_id,
-stage, action, body). Le script vérifie chaque empreinte, l'enchaînement des écritures et des jours,
-et que chaque écriture du document (journal/document.jsonl) figure telle quelle dans la chaîne.
+une écriture : sa place dans la chaîne (seq, prev_hash) et son empreinte (hash), ou, dans les segments
+de format 1, l'écriture entière. L'empreinte d'une écriture est SHA-256(prev_hash + "\\n" + JSON
+canonique de seq, at, document_id, stage, action, body). Le script recalcule l'empreinte de chaque
+écriture entière, vérifie l'enchaînement des écritures, et que chaque écriture du document
+(journal/document.jsonl) se recalcule à l'empreinte que la chaîne porte à sa place.
 """
 
 import hashlib
@@ -36,7 +38,7 @@ def check(folder: Path) -> list[str]:
         if rows and "segment" in rows[0]:  # l'en-tête d'une journée scellée
             last, rows = rows[0]["segment"]["prev_hash"], rows[1:]
         for row in rows:
-            if row_hash(row) != row["hash"]:
+            if "body" in row and row_hash(row) != row["hash"]:  # sinon : une autre pièce, par son empreinte
                 problems.append(f"{path.name} seq {row['seq']} : empreinte recalculée différente")
             if last is not None and row["prev_hash"] != last:
                 problems.append(f"{path.name} seq {row['seq']} : ne s'enchaîne pas à l'écriture précédente")

@@ -17,7 +17,7 @@ from dematflow.errors import DematflowError, NotFound
 from pipeline import journal
 from pipeline.db import GENESIS, objects
 from pipeline.db import journal as journal_table
-from pipeline.journal import Entry, canonical
+from pipeline.journal import Entry
 from pipeline.records import Document, Event, Status, utcnow
 from storage import keys
 
@@ -201,6 +201,10 @@ def _days(services: Services, doc: Document, rows: list[Entry]) -> Check:
     if not checked:
         return Check("days", Outcome.NOT_CHECKED, notes=tuple(notes))
     problems: list[Problem] = []
+
+    def rows_problem(where: str, what: str) -> None:  # the day's archived rows against its seal
+        problems.append(Problem("day_rows_invalid", where, what))
+
     for day in checked:
         try:
             segment = services.store.get(keys.day_segment(day))
@@ -213,7 +217,8 @@ def _days(services: Services, doc: Document, rows: list[Entry]) -> Check:
         except (ValueError, KeyError, TypeError):
             problems.append(Problem("day_segment_unreadable", day))
             continue
-        last_at = str(sealed_rows[max(sealed_rows)]["at"]) if sealed_rows else None
+        full = daycheck.full_rows(services, day, sealed_rows, rows_problem)
+        last_at = str(full[max(full)]["at"]) if full else None
         what = daycheck.seal_problem(day, segment, seal, services.context.seal_certificates(), last_at)
         if what:
             problems.append(Problem("day_seal_invalid", day, what))
@@ -222,9 +227,9 @@ def _days(services: Services, doc: Document, rows: list[Entry]) -> Check:
             kept = sealed_rows.get(seq)
             if kept is None:
                 problems.append(Problem("not_in_day_seal", f"journal seq {seq}", day))
-            elif canonical(kept) != daybook.row_line(entry):
+            elif not daybook.sealed_as(kept, entry):
                 problems.append(Problem("differs_from_day_seal", f"journal seq {seq}", day))
-        for seq, kept in sorted(sealed_rows.items()):
+        for seq, kept in sorted(full.items()):
             if kept.get("document_id") == doc.id and seq not in current:
                 problems.append(Problem("deleted_since_sealed", f"journal seq {seq}", day))
     return Check.of("days", len(checked), problems, notes)

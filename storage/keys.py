@@ -99,6 +99,11 @@ def day_segment(day: str) -> str:
     return f"{DAYS}{day}.jsonl"
 
 
+def day_rows(day: str) -> str:
+    """The day's rows in full; the segment seals their hashes (segment format 2)."""
+    return f"{DAYS}{day}.rows.jsonl"
+
+
 def day_seal(day: str) -> str:
     return f"{DAYS}{day}.p7s"
 

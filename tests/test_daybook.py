@@ -130,3 +130,19 @@ def test_the_scheduled_actor_seals_the_days_up_to_yesterday(services: Services) 
     yesterday = (date.today() - timedelta(days=1)).isoformat()
     assert daybook.sealed_days(services)[-1] == yesterday and again.message_id
     assert verify(services).ok
+
+
+def test_the_days_rows_are_archived_in_full_and_checked_against_the_seal(sealed: Services) -> None:
+    # Given the day's segment seals hashes, and its rows are archived in full beside it
+    day = _day(sealed).isoformat()
+    header, manifest = daybook.parse_segment(sealed.store.get(keys.day_segment(day)))
+    full = daybook.parse_rows(sealed.store.get(keys.day_rows(day)))
+    assert header.format == 2 and set(manifest) == set(full)
+    assert all(set(line) == {"seq", "prev_hash", "hash"} for line in manifest.values())
+    # When someone with access to the archive folder edits a row of the rows object
+    path = sealed.settings.archive_dir / keys.day_rows(day)
+    path.chmod(0o600)
+    path.write_bytes(path.read_bytes().replace(b'"stage":"archive"', b'"stage":"archivX"', 1))
+    # Then verify names the rows object: it no longer matches the hashes the seal covers
+    problems = verify(sealed).problems
+    assert any(p.where == keys.day_rows(day) and "not those its seal covers" in p.what for p in problems)

@@ -70,3 +70,60 @@ def test_one_changed_byte_of_the_original_is_named(bundle: tuple[bytes, Path]) -
             z.writestr(name, data)
     problems = evidence.verify(out.getvalue()).problems
     assert any(p.startswith(original) for p in problems), problems
+
+
+def _outside_chain_check(folder: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-I", "verifier_chaine.py", "."], cwd=folder, capture_output=True, text=True, timeout=60
+    )
+
+
+@pytest.mark.parametrize("seal_the_day", [True, False], ids=["sealed-day", "day-not-sealed"])
+def test_a_bundle_reveals_nothing_of_another_document(
+    services: Services, demo_set: list[Sample], tmp_path: Path, seal_the_day: bool
+) -> None:
+    # Given two suppliers' documents received the same day
+    ours, theirs = sample(demo_set, "facture-facturx"), sample(demo_set, "facture-FA")
+    doc = process(services, filename=ours.path.name, data=ours.path.read_bytes()).document
+    other = process(services, filename=theirs.path.name, data=theirs.path.read_bytes()).document
+    if seal_the_day:
+        day = date.fromisoformat(next(entries(services.catalogue.engine)).at[:10])
+        daybook.seal_through(services, day, today=day + timedelta(days=1))
+    # When the first one's evidence is exported
+    data = evidence.build(services, doc.id)
+    # Then nothing in it names the other document, and the chain still checks out, with both tools
+    z = zipfile.ZipFile(io.BytesIO(data))
+    for name in z.namelist():
+        content = z.read(name)
+        assert other.id.encode() not in content and theirs.path.name.encode() not in content, name
+    assert evidence.verify(data).ok
+    z.extractall(tmp_path / "preuve")
+    check = _outside_chain_check(tmp_path / "preuve")
+    assert check.returncode == 0 and "chaîne intacte" in check.stdout, check.stdout
+
+
+def test_a_day_sealed_in_the_first_format_still_verifies(
+    services: Services, demo_set: list[Sample], tmp_path: Path
+) -> None:
+    # Given a day sealed by an earlier dematflow: full rows in the segment, no rows object
+    from pipeline import audit, retention
+    from signing.cms import seal_detached
+    from storage import keys
+
+    s = sample(demo_set, "facture-facturx")
+    doc = process(services, filename=s.path.name, data=s.path.read_bytes()).document
+    day = next(entries(services.catalogue.engine)).at[:10]
+    rows = daybook.day_entries(services.catalogue.engine, day)
+    header = daybook.Header(day, "", rows[0].prev_hash, rows[-1].hash, len(rows))
+    segment = "".join(f"{line}\n" for line in [header.line(), *map(daybook.row_line, rows)]).encode()
+    assert b'"format"' not in segment
+    retention.keep(services, None, keys.day_segment(day), segment)
+    seal = seal_detached(segment, signer=services.context.seal_signer(), tsa_url=None).data
+    retention.keep(services, None, keys.day_seal(day), seal)
+    # Then audit verify, the bundle check and the stand-alone script accept it
+    result = audit.verify(services)
+    assert result.ok and result.seals == 1, result.problems
+    data = evidence.build(services, doc.id)
+    assert evidence.verify(data).ok
+    zipfile.ZipFile(io.BytesIO(data)).extractall(tmp_path / "preuve")
+    assert _outside_chain_check(tmp_path / "preuve").returncode == 0
