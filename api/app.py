@@ -18,7 +18,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Gauge, gen
 from sqlalchemy import text
 from starlette.middleware.sessions import SessionMiddleware
 
-from api import audit_pages, documents, evidence, portal, problems, review, review_pages, search
+from api import audit_pages, documents, evidence, portal, problems, review, review_pages, review_split, search
 from api.auth import LoginLimiter, current_account
 from api.middleware import BodyLimit, Metrics, SecurityHeaders
 from api.models import AccountOut
@@ -59,6 +59,7 @@ def create_app(settings: Settings | None = None, api: ApiSettings | None = None)
     app.include_router(evidence.router)
     app.include_router(search.router)
     app.include_router(review.router)
+    app.include_router(review_split.router)
     app.include_router(_ops_router(registry))
     app.include_router(portal.router)
     app.include_router(review_pages.router)

@@ -76,7 +76,7 @@ def _lock(lock: Lock | None) -> LockOut | None:
     return LockOut(by=lock.by, until=lock.until) if lock is not None else None
 
 
-def _refused(request: Request, exc: LockHeld | NotClaimed | Stale) -> JSONResponse:
+def refused(request: Request, exc: LockHeld | NotClaimed | Stale) -> JSONResponse:
     if isinstance(exc, Stale):
         return problem(409, exc.message, instance=request.url.path, current_version=exc.current)
     held = exc.lock.to_json() if isinstance(exc, LockHeld) else None
@@ -125,7 +125,7 @@ def claim(request: Request, document_id: DocumentId, account: Annotated[Account,
     try:
         lock = review_locks.claim(services.catalogue.engine, doc.id, account, seconds=_lock_seconds(request))
     except LockHeld as exc:
-        return _refused(request, exc)
+        return refused(request, exc)
     return ClaimOut(
         lock=LockOut(by=lock.by, until=lock.until), version=review.version(services.catalogue.engine, doc.id)
     )
@@ -165,7 +165,7 @@ def decide(
     try:
         doc = review_decide.decide(services, account, doc.id, decision)
     except (LockHeld, NotClaimed, Stale) as exc:
-        return _refused(request, exc)
+        return refused(request, exc)
     return _review_out(request, review.view(services, account, doc))
 
 

@@ -187,7 +187,8 @@ class Catalogue:
     def earlier_duplicates(self, doc: Document) -> tuple[Duplicate, ...]:
         """Documents of the same tenant received before ``doc`` from the same seller with the same
         invoice number (BT-1) in the same year of BT-2 (DOUBLON), or else on the same date with the
-        same total (BT-112, DUPLICATE-SUSPECT); quarantined and rejected ones do not count."""
+        same total (BT-112, DUPLICATE-SUSPECT); quarantined and rejected ones, and the documents
+        ``doc`` was derived from (``meta["derived_from"]``), do not count."""
         seller, date = seller_key(doc.fields), doc.fields.get("BT-2") or ""
         number, total, year = doc.fields.get("BT-1"), doc.fields.get("BT-112"), date[:4]
         if seller is None or not year.isdigit():
@@ -199,7 +200,8 @@ class Catalogue:
             documents.c.tenant == doc.tenant,
             documents.c.seller_key == seller,
             documents.c.issue_date.like(f"{year}%"),
-            documents.c.id != doc.id,
+            # a document split or merged at the review desk is not an earlier copy of what it became
+            documents.c.id.not_in([doc.id, *filter(None, doc.meta.get("derived_from", "").split(","))]),
             documents.c.received_at <= doc.received_at,
             # a rejected invoice (213) was never accepted: its corrected copy may reuse the number
             documents.c.status.not_in((Status.QUARANTINED.value, Status.REJECTED.value)),

@@ -89,7 +89,7 @@ def decide(services: Services, account: Account, document_id: str, decision: Dec
     if doc.status is not Status.NEEDS_REVIEW or (code is not None and code.code in DECIDED):
         raise InvalidTransition("ce document n'attend plus de décision")
     with engine.connect() as conn:
-        _check(conn, doc.id, account, decision.version)
+        check(conn, doc.id, account, decision.version)
     actor = f"{account.role.value}:{account.name}"
     if decision.action is Action.CONFIRM:
         doc = _confirm(services, account, doc, decision)
@@ -105,7 +105,7 @@ def decide(services: Services, account: Account, document_id: str, decision: Dec
     return doc
 
 
-def _check(conn: Connection, document_id: str, account: Account, expected: int) -> None:
+def check(conn: Connection, document_id: str, account: Account, expected: int) -> None:
     review_locks.require(conn, document_id, account)
     now = version(conn, document_id)
     if now != expected:
@@ -223,7 +223,7 @@ def correct(
     layout = None if blocking else memory.lesson_of(services, updated, fields)
     actor = f"{by.get('role')}:{by.get('name')}"
     lesson = (lambda conn: memory.save(conn, updated, layout, actor)) if layout is not None else None
-    _commit(services, account, updated, event, expected, also=lesson)
+    commit(services, account, updated, event, expected, also=lesson)
     return updated
 
 
@@ -272,11 +272,11 @@ def _status(services: Services, account: Account, doc: Document, decision: Decis
             "after": {"status": updated.status.value, "lifecycle": transition.code},
         },
     )
-    _commit(services, account, updated, event, None)
+    commit(services, account, updated, event, None)
     return updated
 
 
-def _commit(
+def commit(
     services: Services,
     account: Account | None,
     doc: Document,
