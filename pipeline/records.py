@@ -10,6 +10,7 @@ from typing import Any
 
 from extractors.results import DocType, Source
 from extractors.sniff import FileKind
+from signing.incoming import SignatureReport
 from storage.base import StoredObject
 from validators.report import Finding
 
@@ -61,6 +62,7 @@ class Document:
     einvoice: dict[str, str | None] = field(default_factory=dict)  # syntax, flavor, profile
     rule_files: dict[str, str] = field(default_factory=dict)  # sha256 of each XSD/XSLT the verdict used
     review: tuple[str, ...] = ()  # fields or rules a person must look at
+    signatures: tuple[SignatureReport, ...] = ()  # the signatures the deposited PDF already carried
     objects: dict[str, StoredObject] = field(default_factory=dict)  # role -> object
 
     def evolve(self, **changes: Any) -> Document:
@@ -76,6 +78,7 @@ class Document:
         d["doc_type"] = self.doc_type.value if self.doc_type else None
         d["source"] = self.source.value if self.source else None
         d["findings"] = [f.to_json() for f in self.findings]
+        d["signatures"] = [s.to_json() for s in self.signatures]
         return d
 
     @classmethod
@@ -89,6 +92,7 @@ class Document:
         d["checked"] = tuple(d.get("checked", ()))
         d["not_checked"] = tuple(d.get("not_checked", ()))
         d["review"] = tuple(d.get("review", ()))
+        d["signatures"] = tuple(SignatureReport.from_json(s) for s in d.get("signatures", ()))
         d["objects"] = {k: StoredObject(**v) for k, v in d.get("objects", {}).items()}
         return cls(**d)
 

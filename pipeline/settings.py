@@ -159,6 +159,7 @@ class Settings:
     org_siren: str | None = None  # its SIREN, named in lifecycle (CDAR) messages
     s3: S3Settings | None = None  # None: the filesystem archive under data_dir/archive
     retention: RetentionSettings = RetentionSettings()
+    signature_trust_roots: tuple[Path, ...] = ()  # PEM files the signatures of deposited PDFs may chain to
 
     @property
     def archive_dir(self) -> Path:
@@ -177,6 +178,7 @@ class Settings:
         seal_key, seal_cert = _path(env, "DEMATFLOW_SEAL_KEY"), _path(env, "DEMATFLOW_SEAL_CERT")
         seal = SealSettings.from_env(env)  # checks the DEMATFLOW_SEAL_* variables together
         chain = tuple(Path(p) for p in env.get("DEMATFLOW_SEAL_CHAIN", "").split(os.pathsep) if p)
+        trust = tuple(Path(p) for p in env.get("DEMATFLOW_SIGNATURE_TRUST_ROOTS", "").split(os.pathsep) if p)
         defaults = Limits()
         return cls(
             data_dir=data_dir,
@@ -199,6 +201,7 @@ class Settings:
             org_name=env.get("DEMATFLOW_ORG_NAME") or "Organisation acheteuse",
             org_siren=env.get("DEMATFLOW_ORG_SIREN") or None,
             s3=S3Settings.from_env(env),
+            signature_trust_roots=trust,
             retention=RetentionSettings(
                 personal_days=int(_number(env, "DEMATFLOW_RETENTION_PERSONAL_DAYS", 180)),
                 year_end=_month_day(env, "DEMATFLOW_RETENTION_YEAR_END"),

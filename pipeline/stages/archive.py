@@ -12,10 +12,11 @@ from pipeline.replay import fields_digest
 from pipeline.stages.extract import INVOICES
 from pipeline.stages.validate import SUSPECT
 from storage import keys
-from validators import business
+from validators import business, signatures
 from validators.report import BLOCKING, Severity
 
-REVIEWED = business.RULES | {SUSPECT}  # checks beyond the standard: their warnings go to review
+# checks beyond the standard, and the supplier's own signatures: their warnings go to review
+REVIEWED = business.RULES | {SUSPECT} | signatures.RULES
 
 
 def archive(ctx: Context, doc: Document) -> StageResult:
@@ -39,6 +40,7 @@ def archive(ctx: Context, doc: Document) -> StageResult:
         "not_checked": list(doc.not_checked),
         "findings": [f.to_json() for f in doc.findings],
         "rule_files": doc.rule_files,  # sha256 of every XSD/XSLT (and code list) the verdict rests on
+        "signatures": [s.to_json() for s in doc.signatures],  # those the deposited PDF carried
     }
     stored = {
         "data": retention.keep(ctx, doc, keys.data(doc.id), _json(data)),
@@ -64,7 +66,8 @@ def archive(ctx: Context, doc: Document) -> StageResult:
 def verdict(doc: Document) -> tuple[Status, str | None]:
     """Archived, needs_review or rejected, with a reason a person understands. An e-invoice is rejected
     for non-conformance only; warnings of the checks beyond the standard send it to the buyer's review
-    (a schematron's or the PDF checks' own warnings, "should" rules of the standard, are only reported)."""
+    (a schematron's or the PDF checks' own warnings, "should" rules of the standard, are only reported);
+    a broken, modified or unreadable signature of the supplier sends any document to review."""
     blocking = sorted({f.rule for f in doc.findings if f.severity in BLOCKING})
     warnings = sorted({f.rule for f in doc.findings if f.severity is Severity.WARNING and f.rule in REVIEWED})
     if doc.einvoice:
@@ -77,7 +80,8 @@ def verdict(doc: Document) -> tuple[Status, str | None]:
         return Status.ARCHIVED, None
     if doc.doc_type in INVOICES and blocking:  # a duplicate, active content: as the lifecycle says (213)
         return Status.REJECTED, f"the invoice cannot be accepted: {', '.join(blocking)}"
-    doubts = [*doc.review, *warnings] if doc.doc_type in INVOICES else blocking
+    broken = [w for w in warnings if w in signatures.RULES]  # a broken signature, on any document
+    doubts = [*doc.review, *warnings] if doc.doc_type in INVOICES else [*blocking, *broken]
     if doubts:
         return Status.NEEDS_REVIEW, f"check: {', '.join(doubts)}"
     return Status.ARCHIVED, None
