@@ -34,6 +34,8 @@ journal_app = typer.Typer(no_args_is_help=True, help="Seal the audit journal day
 evidence_app = typer.Typer(no_args_is_help=True, help="Check an evidence bundle.")
 app.add_typer(journal_app, name="journal")
 app.add_typer(evidence_app, name="evidence")
+db_app = typer.Typer(no_args_is_help=True, help="The catalogue's schema: its revision, its upgrade.")
+app.add_typer(db_app, name="db")
 
 out = Console()
 err = Console(stderr=True)

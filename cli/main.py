@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from cli import archive, commands, demo, fixity, learn, queue, retry, search, serve, watch  # noqa: F401  (they register their commands)
+from cli import archive, commands, db, demo, fixity, learn, queue, retry, search, serve, watch  # noqa: F401  (they register their commands)
 from cli.app import app
 
 

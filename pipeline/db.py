@@ -23,7 +23,10 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import TSVECTOR
 
 from dematflow.errors import StorageUnavailable
+from pipeline import migrations
 
+# The schema as it is now. A change here goes with a revision under pipeline/migrations/versions/
+# (docs/migrations.md); tests/test_migrations.py fails while the two differ.
 metadata = MetaData()
 
 documents = Table(
@@ -217,26 +220,28 @@ GENESIS = "0" * 64
 
 
 def make_engine(url: str) -> Engine:
-    """An engine with the schema in place; SQLite gets WAL and write transactions that lock at BEGIN."""
+    """An engine on a catalogue at the newest schema (pipeline/migrations brings it there)."""
+    engine = plain_engine(url)
+    try:
+        migrations.ensure_head(engine)
+    except Exception as exc:  # any driver error: the database is not usable
+        if isinstance(exc, StorageUnavailable):
+            raise
+        raise StorageUnavailable(f"catalogue database unavailable ({_safe(url)}): {exc}") from exc
+    return engine
+
+
+def plain_engine(url: str) -> Engine:
+    """An engine on the database as it is; SQLite gets WAL and write transactions that lock at BEGIN."""
     kwargs: dict[str, Any] = {"future": True}
     if url.startswith("sqlite"):
         kwargs["connect_args"] = {"timeout": 60, "check_same_thread": False}
     try:
         engine = create_engine(url, **kwargs)
-        if url.startswith("sqlite"):
-            _sqlite_locking(engine)
-        metadata.create_all(engine)
-        with engine.begin() as conn:
-            if url.startswith("sqlite"):
-                from pipeline.search import upgrade_sqlite_text  # search builds on this module
-
-                upgrade_sqlite_text(conn)
-            if conn.execute(journal_head.select()).first() is None:
-                conn.execute(journal_head.insert().values(id=1, seq=0, hash=GENESIS))
-    except Exception as exc:  # any driver error: the database is not usable
-        if isinstance(exc, StorageUnavailable):
-            raise
+    except Exception as exc:  # a malformed URL, a missing driver
         raise StorageUnavailable(f"catalogue database unavailable ({_safe(url)}): {exc}") from exc
+    if url.startswith("sqlite"):
+        _sqlite_locking(engine)
     return engine
 
 

@@ -42,7 +42,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from dematflow.errors import DematflowError, NotFound
 from extractors.identifiers import compact, vat_siren
 from pipeline.accounts import Account, Role
-from pipeline.db import SQLITE_TEXT_TABLE, documents, lifecycle, search
+from pipeline.db import documents, lifecycle, search
 from pipeline.records import Document, Status
 
 if TYPE_CHECKING:
@@ -200,24 +200,6 @@ def text_key(received_at: str) -> int:
     return max(0, micros) * KEY_SLOTS
 
 
-def upgrade_sqlite_text(conn: Connection) -> None:
-    """Create ``search_text`` if the catalogue predates it, moving the rows of the older
-    ``search_fts`` (keyed by a hash of the id) over to receipt-order keys."""
-    conn.execute(text(SQLITE_TEXT_TABLE))
-    if not any(r[1] == "text_key" for r in conn.execute(text("PRAGMA table_info(search)"))):
-        conn.execute(text("ALTER TABLE search ADD COLUMN text_key BIGINT"))
-    old = conn.execute(text("SELECT 1 FROM sqlite_master WHERE name = 'search_fts'")).first()
-    if old is None:
-        return
-    rows = conn.execute(
-        text("SELECT f.id, f.body, s.received_at FROM search_fts f JOIN search s ON s.id = f.id")
-    ).all()
-    for r in rows:
-        _write_text(conn, _Keyed(r.id, r.received_at), r.body)
-    conn.execute(text("DROP TABLE search_fts"))
-    log.info("search: %d full-text rows moved to receipt-order keys", len(rows))
-
-
 def find_for(services: Services, account: Account, criteria: Criteria, *, limit: int = 50) -> list[Document]:
     """What this account may find: a supplier searches its own tenant only, whatever it asks."""
     if account.role is Role.SUPPLIER:
@@ -360,7 +342,8 @@ def _tsvector(body: str) -> ColumnElement[Any]:
 
 @dataclass(frozen=True)
 class _Keyed:
-    """What a ``search_text`` key is made of, for rows moved over without their whole document."""
+    """What a ``search_text`` key is made of, for rows moved over without their whole document
+    (pipeline/migrations/versions/0002_search_text.py)."""
 
     id: str
     received_at: str
