@@ -16,7 +16,7 @@ from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
-from api import audit_words, i18n
+from api import audit_words, i18n, seal_words
 from api.auth import check_csrf, services_of, session_account
 from api.documents import _decode_cursor, _encode_cursor, lifecycle_out
 from api.models import summary_of
@@ -24,7 +24,7 @@ from api.portal_view import PREFIX, partial, render, sign_in_redirect
 from api.portal_words import LIFECYCLE_EN
 from dematflow.errors import InvalidRequest, NotFound
 from extractors.results import DocType
-from pipeline import access, accounts, journal, review_render, search, verify_document
+from pipeline import access, accounts, audit_seals, journal, review_render, search, verify_document
 from pipeline.accounts import Account
 from pipeline.context import Services
 from pipeline.journal import Entry
@@ -235,6 +235,7 @@ async def _document(
         await run_in_threadpool(review_render.page_count, services, doc) if "original" in doc.objects else 0
     )
     rows = await run_in_threadpool(_timeline, services, doc.id, lang)
+    kept = await run_in_threadpool(audit_seals.check, services, doc)  # pyHanko: this document's seal only
     return _render(
         request,
         "audit_document.html",
@@ -248,6 +249,7 @@ async def _document(
         fields=[(term, doc.fields[term]) for term in _ordered(doc.fields)],
         rows=rows,
         result=result,
+        seal=seal_words.view(lang, kept.report if kept else None),
     )
 
 

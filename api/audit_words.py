@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from api import i18n
+from api import i18n, seal_words
 
 READERS = frozenset({"auditor", "agent", "admin"})  # a supplier is told these pages do not exist
 
@@ -285,7 +285,7 @@ def translator(lang: str) -> Callable[..., str]:
 
 
 def problem(lang: str, code: str, detail: str = "") -> str:
-    french, english = PROBLEMS.get(code, (code, code))
+    french, english = PROBLEMS.get(code) or seal_words.REASONS.get(code, (code, code))
     return i18n.pick(lang, french, english).replace("{detail}", detail)
 
 

@@ -13,12 +13,16 @@ from typing import Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
-from api import i18n, review_words
-from api.auth import session_account
+from api import i18n, review_words, seal_words
+from api.auth import services_of, session_account
 from api.portal_view import PREFIX, render, sign_in_redirect
+from dematflow.errors import NotFound
+from pipeline import audit_seals
 from pipeline.accounts import Account
+from signing.seal_status import SealReport
 
 log = logging.getLogger(__name__)
 
@@ -143,6 +147,7 @@ async def review_page(request: Request, document_id: str, page: int = 1) -> Resp
     lang = _lang(request)
     t = review_words.translator(lang)
     fields: list[dict[str, Any]] = doc.get("fields") or []
+    seal = await run_in_threadpool(_seal, request, document_id)  # pyHanko: this document's seal only
     return _render(
         request,
         "revue_document.html",
@@ -166,7 +171,18 @@ async def review_page(request: Request, document_id: str, page: int = 1) -> Resp
         can_decide=account.role.value in review_words.DECIDERS and held_by is None,
         query=("?" + urlencode(kept)) if kept else "",
         back=QUEUE + ("?" + urlencode(kept) if kept else ""),
+        seal=seal_words.view(lang, seal),
     )
+
+
+def _seal(request: Request, document_id: str) -> SealReport | None:
+    """The seal status of a document the review API has just shown this visitor (so they may see it)."""
+    services = services_of(request)
+    try:
+        kept = audit_seals.check(services, services.catalogue.get(document_id))
+    except NotFound:
+        return None
+    return kept.report if kept else None
 
 
 async def _neighbours(

@@ -25,9 +25,11 @@ from cli.app import (
     settings_of,
 )
 from cli.render import document_line, documents_table, safe
+from cli.seals import print_seals
 from dematflow.errors import ConfigError, InvalidRequest, NotFound
-from pipeline import daybook, disposal, evidence, journal
+from pipeline import audit_seals, daybook, disposal, evidence, journal
 from pipeline.audit import Verification, verify
+from pipeline.audit_seals import SealAudit
 from pipeline.context import open_services, open_store
 from pipeline.migrate import migrate
 from pipeline.records import Status
@@ -189,14 +191,28 @@ def migrate_cmd(
 
 @audit_app.command("verify")
 @door
-def verify_cmd(ctx: typer.Context) -> None:
-    """Recompute the journal's hash chain and re-hash every archived object."""
+def verify_cmd(
+    ctx: typer.Context,
+    signatures: bool = typer.Option(
+        False, "--signatures", help="Also validate every kept seal (PAdES, CAdES) against the trust roots."
+    ),
+) -> None:
+    """Recompute the journal's hash chain and re-hash every archived object; with --signatures, validate
+    every seal too: intact, trusted, timestamped, LTV-complete (offline, pyHanko)."""
     services = services_of(ctx)
+    seals: SealAudit | None = None
     with Progress(console=err, transient=True) as progress:
         task = progress.add_task("verifying journal", total=None)
         result = verify(services, progress=lambda n: progress.update(task, completed=n))
+        if signatures:
+            step = progress.add_task("validating seals", total=None)
+            seals = audit_seals.walk(
+                services, progress=lambda n, t: progress.update(step, completed=n, total=t)
+            )
     print_verification(result)
-    raise typer.Exit(0 if result.ok else 1)
+    if seals is not None:
+        print_seals(seals)
+    raise typer.Exit(0 if result.ok and (seals is None or seals.ok) else 1)
 
 
 def print_verification(result: Verification) -> None:

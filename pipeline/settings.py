@@ -143,6 +143,7 @@ class Settings:
     seal_key: Path | None = None  # None: a development seal is generated under data_dir/keys
     seal_cert: Path | None = None
     seal_chain: tuple[Path, ...] = ()
+    seal_trust_roots: tuple[Path, ...] = ()  # what kept seals are validated against; (): the chain's roots
     tsa_url: str | None = None
     seal: SealSettings = SealSettings()  # which key seals here (a PKCS#11 token, a file, none) and the level
     ocr_languages: str = "fra+eng"
@@ -179,6 +180,7 @@ class Settings:
         seal = SealSettings.from_env(env)  # checks the DEMATFLOW_SEAL_* variables together
         chain = tuple(Path(p) for p in env.get("DEMATFLOW_SEAL_CHAIN", "").split(os.pathsep) if p)
         trust = tuple(Path(p) for p in env.get("DEMATFLOW_SIGNATURE_TRUST_ROOTS", "").split(os.pathsep) if p)
+        roots = tuple(Path(p) for p in env.get("DEMATFLOW_SEAL_TRUST_ROOTS", "").split(os.pathsep) if p)
         defaults = Limits()
         return cls(
             data_dir=data_dir,
@@ -187,6 +189,7 @@ class Settings:
             seal_key=seal_key,
             seal_cert=seal_cert,
             seal_chain=chain,
+            seal_trust_roots=roots,
             tsa_url=env.get("DEMATFLOW_TSA_URL") or None,
             seal=seal,
             ocr_languages=env.get("DEMATFLOW_OCR_LANGUAGES", "fra+eng"),

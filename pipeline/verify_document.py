@@ -18,7 +18,7 @@ from pipeline import journal
 from pipeline.db import GENESIS, objects
 from pipeline.db import journal as journal_table
 from pipeline.journal import Entry
-from pipeline.records import Document, Event, Status, utcnow
+from pipeline.records import Document, Event, utcnow
 from storage import keys
 
 if TYPE_CHECKING:
@@ -236,66 +236,35 @@ def _days(services: Services, doc: Document, rows: list[Entry]) -> Check:
 
 
 def _seal(services: Services, doc: Document) -> Check:
-    obj = doc.objects.get("sealed")
-    if obj is None:
-        if doc.status in (Status.RECEIVED, Status.QUARANTINED):
-            return Check.skipped("seal", "not_sealed", doc.status.value)
-        return Check.of("seal", 0, [Problem("seal_missing", doc.id)])
+    """The kept copy's seal as ``audit_seals`` validates it (intact, trusted to our roots, timestamps
+    intact and trusted), and for a PDF the file received as its first revision."""
+    from pipeline import audit_seals
+    from signing.seal_status import Verdict
+
+    kept = audit_seals.check(services, doc)
+    if kept is None:
+        return Check.skipped("seal", "not_sealed", doc.status.value)
+    report, where = kept.report, kept.key or doc.id
+    if report.intact is Verdict.NOT_CHECKED:
+        return Check.skipped("seal", report.notes[0] if report.notes else "tool_unavailable", where)
+    problems = [*_original_problems(services, doc, kept.key), *(Problem(c, where) for c in report.problems)]
+    if not problems and report.trusted is not Verdict.YES:  # e.g. no trust roots: never « OK »
+        notes = tuple(Problem(c, where) for c in report.notes if c in ("no_trust_roots",))
+        return Check("seal", Outcome.NOT_CHECKED, 1, notes=notes or (Problem("no_trust_roots", where),))
+    absent = set(report.problems) & {"missing", "seal_missing"}
+    return Check.of("seal", 0 if absent else 1, problems)
+
+
+def _original_problems(services: Services, doc: Document, key: str) -> list[Problem]:
+    """A sealed PDF begins with the bytes received (the seal is an incremental update)."""
+    if not (key and _pdf(doc) and "original" in doc.objects):
+        return []
     try:
-        sealed = services.store.get(obj.key)
-        original = services.store.get(doc.objects["original"].key) if "original" in doc.objects else None
-    except NotFound:
-        return Check.of("seal", 0, [Problem("missing", obj.key)])
-    except DematflowError as exc:
-        return Check.skipped("seal", "archive_unavailable", obj.key, exc.message)
-    try:
-        if obj.key.endswith(".p7s"):
-            problems = _cms_problems(services, obj.key, sealed, original)
-        else:
-            problems = _pades_problems(services, obj.key, sealed, original if _pdf(doc) else None)
-    except ImportError as exc:  # pyHanko missing in this process: the seal was not verified
-        return Check.skipped("seal", "tool_unavailable", obj.key, str(exc))
-    return Check.of("seal", 1, problems)
-
-
-def _cms_problems(services: Services, key: str, seal: bytes, original: bytes | None) -> list[Problem]:
-    from pipeline import daycheck
-    from signing.cms import verify_detached
-
-    if original is None or not verify_detached(original, seal):
-        return [Problem("signature_invalid", key)]
-    try:
-        signer = daycheck.seal_facts(seal).signer
-    except (ValueError, KeyError, StopIteration):
-        return [Problem("signature_unreadable", key)]
-    ours = services.context.seal_certificates()
-    return [] if daycheck.trusted(signer, ours) else [Problem("signer_unknown", key)]
-
-
-def _pades_problems(services: Services, key: str, pdf: bytes, original: bytes | None) -> list[Problem]:
-    """The last signature of the sealed PDF (dematflow's seal) intact, valid, covering the whole file,
-    its timestamp intact, made with our seal certificate; the kept original is its first revision."""
-    from pipeline import daycheck
-    from signing.pades import check_last_seal
-
-    problems: list[Problem] = []
-    if original is not None and not pdf.startswith(original):
-        problems.append(Problem("original_not_sealed", key))
-    ours = services.context.seal_certificates()
-    status = check_last_seal(pdf, ours.chain if ours else ())
-    if not status.signed:
-        return [*problems, Problem("no_signature", key)]
-    if status.unreadable:
-        return [*problems, Problem("signature_unreadable", key, status.unreadable)]
-    if not status.valid:
-        problems.append(Problem("signature_invalid", key))
-    elif not status.whole_file:
-        problems.append(Problem("changed_after_seal", key))
-    if status.timestamp_valid is False:
-        problems.append(Problem("timestamp_invalid", key))
-    if status.signer_der is None or not daycheck.trusted(status.signer_der, ours):
-        problems.append(Problem("signer_unknown", key))
-    return problems
+        sealed = services.store.get(key)
+        original = services.store.get(doc.objects["original"].key)
+    except DematflowError:  # missing or unreachable: the seal's own check says so
+        return []
+    return [] if sealed.startswith(original) else [Problem("original_not_sealed", key)]
 
 
 def _pdf(doc: Document) -> bool:

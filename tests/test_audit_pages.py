@@ -153,11 +153,22 @@ def test_document_page_shows_pages_fields_objects_and_the_timeline(
                   if e.stage == "seal")  # fmt: skip
     assert f'title="{sealed.hash}"' in html and f"{sealed.hash[:12]}…" in html
     assert f"/api/v1/documents/{doc.id}/evidence" in html
+    # The seal's status, validated for this page: in words, a B-T development seal has no DSS
+    assert _text(html).count(
+        "Scellé : intact · approuvé · horodaté · validation à long terme incomplète"
+    ) == 1, _text(html)  # fmt: skip
+    assert "aucune donnée de validation (DSS) dans le PDF" in html
     # Read-only: no decision of the review desk here
     assert "/decision" not in html and "/claim" not in html
     # In English too
     english = client.get(f"/portail/audit/documents/{doc.id}", params={"lang": "en"}).text
     assert "Full history (journal)" in english and "File received and kept as is" in english
+    assert "Sealed : intact · trusted · timestamped · long-term validation incomplete" in _text(english)
+
+
+def _text(html: str) -> str:
+    """The page's words as read aloud: tags dropped, spaces squeezed."""
+    return " ".join(unescape(re.sub(r"<[^>]+>", " ", html)).split())
 
 
 def test_verify_is_ok_on_an_intact_document_and_journalled(archive: Archive, client: TestClient) -> None:
@@ -216,6 +227,14 @@ def test_verify_fails_once_an_archived_object_is_changed_on_disk(
     outcomes = {c.name: c.outcome.value for c in result.checks}
     assert outcomes == {"objects": "failed", "journal": "ok", "days": "not_checked", "seal": "failed"}
     assert _trail(archive, "verified", doc.id)[-1].body["detail"]["outcome"] == "failed"
+    # And once a byte of the sealed copy changes too, the page says the seal is broken, in words
+    sealed = archive.services.settings.data_dir / "archive" / doc.objects["sealed"].key
+    os.chmod(sealed, stat.S_IRUSR | stat.S_IWUSR)
+    data = bytearray(sealed.read_bytes())
+    data[len(data) // 2] ^= 0x01
+    sealed.write_bytes(bytes(data))
+    text = _text(client.get(f"/portail/audit/documents/{doc.id}").text)
+    assert "Scellé : altéré" in text and "approuvé" not in text.split("Scellé : altéré")[1][:40]
 
 
 def test_a_supplier_is_told_the_pages_do_not_exist(archive: Archive, client: TestClient) -> None:
