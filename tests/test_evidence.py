@@ -73,9 +73,8 @@ def test_one_changed_byte_of_the_original_is_named(bundle: tuple[bytes, Path]) -
 
 
 def _outside_chain_check(folder: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-I", "verifier_chaine.py", "."], cwd=folder, capture_output=True, text=True, timeout=60
-    )
+    command = [sys.executable, "-I", "verifier_chaine.py", "."]
+    return subprocess.run(command, cwd=folder, capture_output=True, text=True, timeout=60)
 
 
 @pytest.mark.parametrize("seal_the_day", [True, False], ids=["sealed-day", "day-not-sealed"])
