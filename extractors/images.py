@@ -11,6 +11,7 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from dematflow.errors import CorruptInput, OversizedInput
+from extractors.pdftext import PDFIUM_LOCK
 
 log = logging.getLogger(__name__)
 
@@ -146,6 +147,13 @@ def render_pdf_pages(
 
     With ``max_pixels``, a page whose rendering would exceed it is rendered at a lower resolution.
     """
+    with PDFIUM_LOCK:  # PDFium is not thread-safe
+        return _render_pdf_pages(data, pages, dpi, max_pixels)
+
+
+def _render_pdf_pages(
+    data: bytes, pages: Sequence[int], dpi: int, max_pixels: int | None
+) -> list[np.ndarray]:
     import pypdfium2 as pdfium
 
     try:

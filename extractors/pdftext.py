@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import logging
+import threading
 import zlib
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -20,6 +21,10 @@ from extractors.results import PageText, Source, Word
 from extractors.sandbox import Budget
 
 log = logging.getLogger(__name__)
+
+# PDFium is not thread-safe: two threads of one process (the API's page views and region OCR, the
+# embedded runner's documents in flight) must never call it at once. Every use holds this lock.
+PDFIUM_LOCK = threading.RLock()
 
 # Inflated content streams (the page's own and its forms') one page may hold: an invoice page holds
 # kilobytes, a dense vector drawing a few MB; pdfminer reads about 0.5 MB of it a second.
@@ -274,6 +279,11 @@ def pdfium_pages(data: bytes, *, max_pages: int) -> tuple[PageText, ...]:
 
     if not data:
         raise CorruptInput("empty PDF")
+    with PDFIUM_LOCK:
+        return _pdfium_pages(pdfium, data, max_pages)
+
+
+def _pdfium_pages(pdfium: Any, data: bytes, max_pages: int) -> tuple[PageText, ...]:
     try:
         pdf = pdfium.PdfDocument(data)
     except pdfium.PdfiumError as exc:

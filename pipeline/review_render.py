@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from dematflow.errors import InvalidRequest, NotFound, ToolFailed
 from extractors.capture import Capture
+from extractors.pdftext import PDFIUM_LOCK
 from extractors.results import PageText, Source, Word
 from pipeline.context import Services
 from pipeline.records import Document
@@ -24,7 +25,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 Box = tuple[float, float, float, float]  # x0, y0, x1, y1 in 0..1 of the page, from its top left corner
-MIN_WIDTH, MAX_WIDTH, DEFAULT_WIDTH = 200, 2000, 1000
+MIN_WIDTH, MAX_WIDTH, DEFAULT_WIDTH = 100, 2000, 1000  # 120: the thumbnail strip
 OCR_DPI = 300.0  # a PDF page is rendered at this resolution for a region's OCR
 MIN_REGION_PX = 4  # a region smaller than this (at OCR resolution) holds nothing to read
 
@@ -62,14 +63,15 @@ def page_sizes(services: Services, doc: Document) -> list[tuple[float, float]]:
         return []  # an XML e-invoice has no pages to show
     import pypdfium2 as pdfium
 
-    try:
-        pdf = pdfium.PdfDocument(data)
-    except pdfium.PdfiumError:
-        return []  # a corrupt PDF, kept as received: nothing to render
-    try:
-        return [tuple(pdf[i].get_size()) for i in range(len(pdf))]
-    finally:
-        pdf.close()
+    with PDFIUM_LOCK:
+        try:
+            pdf = pdfium.PdfDocument(data)
+        except pdfium.PdfiumError:
+            return []  # a corrupt PDF, kept as received: nothing to render
+        try:
+            return [tuple(pdf[i].get_size()) for i in range(len(pdf))]
+        finally:
+            pdf.close()
 
 
 def normaliser(services: Services, doc: Document, cap: Capture) -> Callable[[int, Box | None], Box | None]:
@@ -160,15 +162,16 @@ def _render(services: Services, doc: Document, page: int, *, width: int | None =
         return frame
     import pypdfium2 as pdfium
 
-    pdf = pdfium.PdfDocument(data)
-    try:
-        pdf_page = pdf[page - 1]
-        scale = width / pdf_page.get_size()[0] if width is not None else OCR_DPI / 72.0
-        rendered = pdf_page.render(scale=scale).to_pil().convert("RGB")
-        pdf_page.close()
-        return rendered
-    finally:
-        pdf.close()
+    with PDFIUM_LOCK:  # pages of one document are asked for at once (the thumbnail strip)
+        pdf = pdfium.PdfDocument(data)
+        try:
+            pdf_page = pdf[page - 1]
+            scale = width / pdf_page.get_size()[0] if width is not None else OCR_DPI / 72.0
+            rendered = pdf_page.render(scale=scale).to_pil().convert("RGB")
+            pdf_page.close()
+            return rendered
+        finally:
+            pdf.close()
 
 
 def region_text(services: Services, doc: Document, page: int, box: Box) -> str:
