@@ -238,3 +238,41 @@ def test_the_supplier_answers_a_suspension_and_the_agent_sees_it(
     expect(page.locator("#reponses")).to_contain_text("Voici le bon de commande signé.")
     expect(page.locator("#reponses a")).to_have_text("bon-de-commande.pdf")
     agent_a.check("revue-reponse.png")
+
+
+def test_an_agent_splits_a_scan_that_held_two_invoices(agent_a: Tab, server: Server) -> None:
+    from playwright.sync_api import expect
+
+    from tests.test_review_split import _joined, _pages
+
+    # Given one file that holds two invoices, awaiting review
+    invoices = [dataclasses.replace(demo_invoices(seed=s)[1], number=f"FA-2026-{s:04d}") for s in (106, 107)]
+    batch = _joined(*map(invoice_pdf, invoices))
+    with server.client("agent-a") as api:
+        file = ("lot-deux-factures.pdf", batch, "application/pdf")
+        sent = api.post("/api/v1/documents", files={"file": file})
+        doc_id = str(sent.json()["id"])
+        assert server.wait_final(api, doc_id, lifecycle=False)["status"] == "needs_review"
+    page = agent_a.page
+    page.goto(f"/portail/revue/{doc_id}")
+    assert _opened(page) == doc_id
+    # When the agent says "page 1, then page 2" and splits
+    page.fill("#decoupe", "x")
+    page.click("#decouper")
+    expect(page.locator("#alerte")).to_contain_text("1-2 ; 3")  # not understood: told how to write it
+    agent_a.check("revue-decoupe.png")
+    page.fill("#decoupe", "1 ; 2")
+    page.click("#decouper")
+    # Then the queue opens, and two new one-page documents are derived, the file kept as received
+    expect(page).to_have_url(re.compile(r"/portail/revue(\?.*)?$"))
+    with server.client("agent-a") as api:
+        source = api.get(f"/api/v1/documents/{doc_id}").json()
+        assert source["status"] == "archived", source
+        assert api.get(f"/api/v1/documents/{doc_id}/files/original").content == batch
+        listed = api.get("/api/v1/documents", params={"limit": 50}).json()["items"]
+        derived = [d for d in listed if d["filename"].startswith("lot-deux-factures-p")]
+        names = sorted(d["filename"] for d in derived)
+        assert names == ["lot-deux-factures-p1.pdf", "lot-deux-factures-p2.pdf"]
+        for d in derived:
+            server.wait_final(api, d["id"], lifecycle=False)
+            assert _pages(api.get(f"/api/v1/documents/{d['id']}/files/original").content) == 1

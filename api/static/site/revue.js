@@ -95,7 +95,8 @@
     }
     function unlock() {
       inputs.forEach(function (input) { input.readOnly = false; });
-      document.querySelectorAll(".candidate, #decision button, #decision select, #decision textarea, #decision input")
+      document.querySelectorAll(".candidate, #decision button, #decision select, #decision textarea, #decision input, " +
+                                "#deriver button, #deriver input")
         .forEach(function (element) { element.disabled = false; });
       document.querySelectorAll(".word-button").forEach(function (b) { b.tabIndex = 0; });
       var first = inputs[0];
@@ -363,6 +364,68 @@
     document.querySelectorAll("#decision button[data-action]").forEach(function (button) {
       button.addEventListener("click", function () { decide(button.dataset.action); });
     });
+
+    /* --- split and merge: new documents derived from the pages, the original kept as received --- */
+    function parts(text) { // "1-2 ; 3" -> [[1, 2], [3]], null when not understood
+      var out = [];
+      var groups = String(text).split(";");
+      for (var g = 0; g < groups.length; g++) {
+        var pages = [];
+        var items = groups[g].split(",");
+        for (var i = 0; i < items.length; i++) {
+          var item = items[i].trim();
+          if (!item) { continue; }
+          var range = /^(\d+)\s*-\s*(\d+)$/.exec(item);
+          if (range) {
+            for (var n = +range[1]; n <= +range[2] && pages.length < 10000; n++) { pages.push(n); }
+          } else if (/^\d+$/.test(item)) { pages.push(+item); } else { return null; }
+        }
+        if (pages.length) { out.push(pages); }
+      }
+      return out.length ? out : null;
+    }
+    function derived(answer) {
+      busy = false;
+      if (answer.status === 201) {
+        claimed = false;
+        say(fmt(msg["msg.derived"], { count: answer.body.documents.length }));
+        window.location.href = data.back;
+      } else if (answer.status === 409 && !answer.body.held_by) {
+        warn(answer.body.current_version !== undefined ? msg["msg.stale"] : msg["msg.failed"] +
+             (answer.body.detail ? " : " + answer.body.detail : ""));
+      } else if (answer.status === 409 || answer.status === 423) {
+        warn(fmt(msg["msg.locked"], { name: answer.body.held_by ? answer.body.held_by.by : "?" }));
+      } else {
+        warn(msg["msg.failed"] + (answer.body.detail ? " : " + answer.body.detail : ""));
+      }
+    }
+    var splitButton = document.getElementById("decouper");
+    if (splitButton) {
+      splitButton.addEventListener("click", function () {
+        if (!claimed || busy) { return; }
+        var field = document.getElementById("decoupe");
+        var wanted = parts(field.value);
+        if (!wanted) { warn(msg["msg.parts"]); field.focus(); return; }
+        busy = true;
+        say(msg["msg.saving"]);
+        api("POST", base + "/split", { version: version, parts: wanted }).then(derived, function () {
+          busy = false; warn(msg["msg.failed"]);
+        });
+      });
+    }
+    var mergeButton = document.getElementById("fusionner");
+    if (mergeButton && data.next) {
+      mergeButton.addEventListener("click", function () {
+        if (!claimed || busy) { return; }
+        busy = true;
+        say(msg["msg.saving"]);
+        api("GET", "/api/v1/review/" + encodeURIComponent(data.next)).then(function (other) {
+          if (other.status !== 200) { busy = false; warn(msg["msg.failed"]); return undefined; }
+          var body = { version: version, others: [{ id: data.next, version: other.body.version }] };
+          return api("POST", base + "/merge", body).then(derived);
+        }, function () { busy = false; warn(msg["msg.failed"]); });
+      });
+    }
 
     /* --- keyboard --- */
     function neighbour(id) { return id ? "/portail/revue/" + encodeURIComponent(id) + data.query : null; }
