@@ -349,5 +349,14 @@ def test_an_auditor_searches_opens_and_verifies_in_a_browser(
         expect(result.locator("tr.check-ok")).to_have_count(3)
         expect(result).not_to_contain_text("ÉCHEC")
         tab.check("audit-document.png")
+        # And the evidence bundle downloads, and checks out
+        with page.expect_download() as download:
+            page.click("#preuve")
+        assert download.value.suggested_filename.startswith("preuve-")
+        bundle = Path(download.value.path()).read_bytes()
+        from pipeline import evidence
+
+        checked = evidence.verify(bundle)
+        assert checked.ok and "journal chain" in checked.checked, checked.problems
     finally:
         tab.close()
