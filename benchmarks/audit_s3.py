@@ -42,7 +42,8 @@ result = verify(services)
 seconds = time.perf_counter() - start
 rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 print(json.dumps({"seconds": seconds, "rss_mb": rss, "ok": result.ok, "objects": result.objects,
-                  "entries": result.entries, "documents": result.documents, "problems": len(result.problems)}))
+                  "entries": result.entries, "documents": result.documents,
+                  "problems": len(result.problems)}))
 """
 
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from dematflow.errors import ConfigError, DematflowError, NotFound
+from pipeline.batches import SEPARATED
 from pipeline.catalogue import Query
 from pipeline.records import Document, Status
 from signing.seal_status import BottomLine, SealReport
@@ -72,7 +73,7 @@ def check(services: Services, doc: Document, trust: TrustRoots | None = None) ->
     """The seal of ``doc``'s kept copy; None when it has none and is owed none (received, quarantined)."""
     obj = doc.objects.get("sealed")
     if obj is None:
-        if doc.status in UNSEALED:
+        if doc.status in UNSEALED or doc.reason_code == SEPARATED:  # a batch: its documents are sealed
             return None
         return KeptSeal(doc.id, "", SealReport.broken("PAdES", "seal_missing"))
     form = "CAdES" if obj.key.endswith(".p7s") else "PAdES"

@@ -2,7 +2,8 @@
 the journal, chained and sealed day by day, is the record).
 
 What the journal says of a document: ``ingest/received`` its bytes, name, tenant and depositor;
-``classify`` its class; ``*/quarantined``, ``*/retry`` and ``archive/archived`` its status and reason;
+``classify`` its class; ``*/quarantined``, ``*/retry``, ``archive/archived`` and ``ingest/separated``
+(a separated batch) its status and reason;
 any event whose detail carries ``fields_sha256`` (the archive stage, a review) its fields, and a
 ``review`` event with a ``status`` in its detail a decision of the review desk.
 """
@@ -74,6 +75,8 @@ def replay(entries: Iterable[journal.Entry]) -> Expected | None:
             exp.status, exp.reason = "received", None
         elif (e.stage, e.action) == ("archive", "archived"):
             exp.status, exp.reason = str(detail.get("status")), detail.get("reason")
+        elif (e.stage, e.action) == ("ingest", "separated"):  # a batch closed once made into documents
+            exp.status, exp.reason = str(_dict(detail.get("status")).get("after")), detail.get("reason")
         elif e.stage == "review":
             _review(exp, detail)
         if "fields_sha256" in detail:

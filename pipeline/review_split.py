@@ -17,8 +17,7 @@ from pathlib import PurePath
 
 from builders import pages
 from dematflow.errors import InvalidRequest, InvalidTransition
-from extractors.sniff import FileKind
-from pipeline import review_decide, review_locks
+from pipeline import batches, review_decide, review_locks
 from pipeline.accounts import Account
 from pipeline.context import Services, versions
 from pipeline.intake import Receipt, receive
@@ -44,16 +43,10 @@ def split(
     """One new document per part (pages numbered from 1, in the order given); pages in no part are
     left out (separator sheets). The caller must hold the claim; ``version`` is the stale-edit check."""
     doc = _waiting(services, account, document_id, version)
-    pdf = _pdf_of(services, doc)
+    pdf = batches.pdf_of(services, doc)
     count = pages.count(pdf)
     _check_parts(parts, count)
-    children = []
-    for part in parts:
-        data = pages.select([(pdf, list(part))])
-        name = f"{PurePath(doc.filename).stem}-p{pages.label(part)}.pdf"
-        receipt = receive(services, filename=name, data=data, tenant=doc.tenant, owner=doc.owner,
-                          meta={"derived_from": doc.id, "pages": pages.label(part)})  # fmt: skip
-        children.append((receipt, part, name))
+    children = [(p.receipt, p.pages, p.filename) for p in batches.derive(services, doc, pdf, parts)]
     who = _who(account)
     left_out = sorted(set(range(1, count + 1)) - {p for part in parts for p in part})
     detail = {
@@ -83,7 +76,7 @@ def merge(services: Services, account: Account, document_ids: Sequence[str], see
     docs = [_waiting(services, account, d, v) for d, v in zip(document_ids, seen, strict=True)]
     if len({(d.tenant, d.owner) for d in docs}) != 1:
         raise InvalidRequest("seuls des documents d'un même déposant se fusionnent")
-    pdfs = [_pdf_of(services, d) for d in docs]
+    pdfs = [batches.pdf_of(services, d) for d in docs]
     data = pages.select([(pdf, list(range(1, pages.count(pdf) + 1))) for pdf in pdfs])
     first = docs[0]
     name = f"{PurePath(first.filename).stem}-fusion.pdf"
@@ -112,18 +105,6 @@ def _waiting(services: Services, account: Account, document_id: str, version: in
     with services.catalogue.engine.connect() as conn:
         review_decide.check(conn, doc.id, account, version)
     return doc
-
-
-def _pdf_of(services: Services, doc: Document) -> bytes:
-    """The original if it is a PDF, an image wrapped losslessly into one (its pixels as received)."""
-    original = services.store.get(doc.objects["original"].key)
-    if doc.kind is FileKind.PDF:
-        return original
-    if doc.kind is not None and not doc.kind.is_xml:
-        from signing.wrap import wrap_images_as_pdf  # img2pdf: loaded only for an image
-
-        return wrap_images_as_pdf(original)
-    raise InvalidRequest("seuls les PDF et les images se découpent ou se fusionnent")
 
 
 def _check_parts(parts: Sequence[Sequence[int]], count: int) -> None:

@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from dematflow.errors import DematflowError, InputError
-from pipeline import lifecycle
+from pipeline import batches, lifecycle
 from pipeline.context import Context, Services
 from pipeline.intake import Receipt, anchor, receive
 from pipeline.records import STAGES, Document, Event, StageResult, Status
@@ -49,11 +49,14 @@ def next_stage(doc: Document) -> str | None:
     return STAGES[done] if done < len(STAGES) else None
 
 
-def advance(services: Services, stage: str, document_id: str) -> str | None:
+def advance(
+    services: Services, stage: str, document_id: str, start: Callable[[str], None] | None = None
+) -> str | None:
     """Run ``stage`` on the document unless it already ran (idempotent); return the next stage.
 
     Bad input (an ``InputError``) quarantines the document; retryable errors propagate so that the
-    caller (a worker's retry policy, or ``process``) decides.
+    caller (a worker's retry policy, or ``process``) decides. A scanned batch divided by separator
+    sheets ends before classify: ``start`` is given each document made of it (default: run now).
     """
     doc = services.catalogue.get(document_id)
     if next_stage(doc) != stage:
@@ -62,6 +65,14 @@ def advance(services: Services, stage: str, document_id: str) -> str | None:
         if doc.status.final:
             lifecycle.ensure_initial(services, doc)  # a crash may have come between commit and status
         return next_stage(doc) if doc.stage == stage else None
+    if stage == "classify" and (derived := batches.separate(services, doc)) is not None:
+        anchor(services)
+        for child in derived:
+            if start is not None:
+                start(child)
+            else:
+                run_stages(services, Receipt(child))
+        return None
     try:
         result = STAGE_FUNCTIONS[stage](services.context, doc)
     except InputError as err:
@@ -131,11 +142,11 @@ def run_stages(
     propagates: the environment must be fixed, and the document resumes at the next run."""
     document_id = receipt.document_id
     stage = next_stage(services.catalogue.get(document_id))
-    tries = 0
+    tries, derived = 0, list[str]()  # the documents a separated batch was made into
     while stage is not None:
         if on_stage is not None:
             on_stage(stage)
-        following, failure = _attempt(services, stage, document_id)
+        following, failure = _attempt(services, stage, document_id, derived.append)
         if failure is None:
             stage, tries = following, 0
             continue
@@ -145,6 +156,8 @@ def run_stages(
         log.warning("retrying %s of %s: %s", stage, document_id, reason_of(failure))
         time.sleep(policy.backoff_ms(tries) / 1000)
         tries += 1
+    for child in derived:  # after their batch, each like any deposit
+        run_stages(services, Receipt(child), policy, on_stage)
     doc = services.catalogue.get(document_id)
     return Outcome(doc, duplicate=receipt.duplicate_of is not None)
 
@@ -190,10 +203,12 @@ def process_all(
         yield from pool.map(one, itertools.count(), documents)
 
 
-def _attempt(services: Services, stage: str, document_id: str) -> tuple[str | None, Exception | None]:
+def _attempt(
+    services: Services, stage: str, document_id: str, start: Callable[[str], None]
+) -> tuple[str | None, Exception | None]:
     """One step: (the next stage, None), or (None, the failure) when a retry may help."""
     try:
-        return advance(services, stage, document_id), None
+        return advance(services, stage, document_id, start), None
     except DematflowError as err:
         if not err.retryable:
             raise  # the environment is wrong (a tool is missing): fix it and run again
