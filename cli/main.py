@@ -2,7 +2,21 @@
 
 from __future__ import annotations
 
-from cli import archive, commands, db, demo, fixity, learn, queue, retry, search, serve, watch  # noqa: F401  (they register their commands)
+from cli import (  # noqa: F401  (they register their commands)
+    archive,
+    commands,
+    db,
+    demo,
+    fixity,
+    learn,
+    queue,
+    renew,
+    retry,
+    search,
+    separator,
+    serve,
+    watch,
+)
 from cli.app import app
 
 

@@ -260,11 +260,18 @@ class Catalogue:
     @staticmethod
     def _save_objects(conn: Connection, doc: Document) -> None:
         search.index(conn, doc)  # every save of a document's content passes here: create, commit, amend
-        known = {r.role for r in conn.execute(select(objects.c.role).where(objects.c.document_id == doc.id))}
+        query = select(objects.c.role, objects.c.key).where(objects.c.document_id == doc.id)
+        known = {r.role: r.key for r in conn.execute(query)}
         for role, obj in doc.objects.items():
             if role not in known:
                 conn.execute(
                     objects.insert().values(
                         document_id=doc.id, role=role, key=obj.key, sha256=obj.sha256, size=obj.size
                     )
+                )
+            elif known[role] != obj.key:  # a new version took the role (a renewed seal, pipeline/renew.py)
+                conn.execute(
+                    objects.update()
+                    .where(objects.c.document_id == doc.id, objects.c.role == role)
+                    .values(key=obj.key, sha256=obj.sha256, size=obj.size)
                 )

@@ -67,6 +67,14 @@ def sealed(document_id: str, *, xml: bool) -> str:
     return f"sealed/{document_id}.p7s" if xml else f"sealed/{document_id}.pdf"
 
 
+def sealed_renewal(document_id: str, renewal: int) -> str:
+    """A B-LTA sealed PDF with ``renewal`` archive timestamps added since the seal (1, 2, ...);
+    the seal itself stays ``sealed(document_id, xml=False)``, every version kept as it was."""
+    if renewal < 1:
+        raise ValueError("renewal 0 is the seal itself: sealed(document_id, xml=False)")
+    return f"sealed/{document_id}.r{renewal}.pdf"
+
+
 def data(document_id: str) -> str:
     return f"data/{document_id}.json"
 

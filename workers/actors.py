@@ -90,6 +90,18 @@ class Actors:
             max_backoff=self.policy.max_backoff_ms,
             throws=not_retryable_errors(),
         )(self._seal_days)
+        # Seal renewal (B-LTA): a monthly timer sends it; seals whose last timestamp expires within
+        # the margin get a new archive timestamp, the others are left as they are (idempotent).
+        self.renew_seals = dramatiq.actor(
+            broker=broker,
+            actor_name="dematflow.renew_seals",
+            queue_name=MAINTENANCE,
+            max_retries=self.policy.max_retries,
+            min_backoff=self.policy.min_backoff_ms,
+            max_backoff=self.policy.max_backoff_ms,
+            throws=not_retryable_errors(),
+            time_limit=HOUR_MS * 12,
+        )(self._renew_seals)
         for legacy in LEGACY_QUEUES:
             broker.declare_queue(legacy)
 
@@ -103,6 +115,19 @@ class Actors:
         sealed = daybook.seal_through(self.services())
         log.info("sealed %d journal day(s)", len(sealed))
 
+    def _renew_seals(self, margin_days: int | None = None) -> None:
+        """Renew the B-LTA seals expiring within ``margin_days`` (default: pipeline.renew's margin);
+        a failed renewal raises, so that the whole run is retried (renewed seals are then not due)."""
+        from dematflow.errors import ToolFailed
+        from pipeline import renew
+
+        margin = renew.MARGIN_DAYS if margin_days is None else margin_days
+        report = renew.renew_seals(self.services(), renew.default_before(margin))
+        renewed, failed = report.of(renew.Outcome.RENEWED), report.of(renew.Outcome.FAILED)
+        log.info("renewed %d seal(s), %d failed", len(renewed), len(failed))
+        if failed:
+            raise ToolFailed(f"{len(failed)} seal renewal(s) failed, first: {failed[0].reason}")
+
     def submit(self, *, filename: str, data: bytes) -> Receipt:
         """Keep the bytes and open the record here; the workers do the rest from the id."""
         receipt = receive(self.services(), filename=filename, data=data)
@@ -110,13 +135,17 @@ class Actors:
             self.send(STAGES[0], receipt.document_id)
         return receipt
 
+    def _start(self, document_id: str) -> None:
+        """A document made by a step (one of a separated batch's), sent on like a submitted one."""
+        self.send(STAGES[0], document_id)
+
     def _retry_when(self, retries: int, err: BaseException) -> bool:
         return self.policy.should_retry(err, retries)
 
     def _step_for(self, stage: str) -> Callable[[str], None]:
         def step(document_id: str) -> None:
             try:
-                following = advance(self.services(), stage, document_id)
+                following = advance(self.services(), stage, document_id, self._start)
             except NotFound:
                 log.error("dropping %s of unknown document %s", stage, document_id)
                 return
