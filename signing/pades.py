@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import io
 import logging
-from collections.abc import Sequence
+import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -134,8 +135,10 @@ def seal_pdf(
     )
     out = io.BytesIO()
     signed_at = datetime.now(UTC)
+    room = (id(seal.signer), type(timestamper).__name__, tsa_url, level)
     try:
-        signers.PdfSigner(meta, signer=seal.signer, timestamper=timestamper).sign_pdf(writer, output=out)
+        pdf_signer = signers.PdfSigner(meta, signer=seal.signer, timestamper=timestamper)
+        _sign(pdf_signer, writer, lambda: _open(pdf), out, room)
     except TimestampRequestError as exc:
         raise ToolFailed(f"timestamp authority unreachable or refused: {exc}") from exc
     except RevokedError as exc:
@@ -157,6 +160,40 @@ def seal_pdf(
         development=is_development(seal, timestamper),
         level=f"PAdES-{reached.value}",
     )
+
+
+# The room a signer's CMS takes in the PDF, once pyHanko has estimated it (by building a whole dummy
+# signature: about 40 % of a B-B seal's CPU). Its estimate keeps a 50 % margin; a container that
+# outgrows it after all (a TSA answering with more certificates) is signed again with a new estimate.
+_ROOM: dict[tuple[object, ...], int] = {}
+_BYTE_RANGE = re.compile(rb"/ByteRange\s*\[\s*(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s*\]")
+
+
+def _sign(
+    signer: signers.PdfSigner,
+    writer: IncrementalPdfFileWriter,
+    reopen: Callable[[], IncrementalPdfFileWriter],
+    out: io.BytesIO,
+    room: tuple[object, ...],
+) -> None:
+    reserved = _ROOM.get(room)
+    if reserved is not None:
+        try:
+            signer.sign_pdf(writer, output=out, bytes_reserved=reserved)
+            return
+        except SigningError as exc:
+            if "larger than expected" not in str(exc):
+                raise
+            log.info("seal container outgrew %d bytes: estimated again", reserved)
+            _ROOM.pop(room, None)
+            writer = reopen()  # the first attempt's revision is dropped with its writer
+            out.seek(0)
+            out.truncate()
+    signer.sign_pdf(writer, output=out)
+    ranges = _BYTE_RANGE.findall(out.getbuffer()[-65536:].tobytes())
+    if ranges:  # the last signature's: [0, start of /Contents, end of /Contents, ...]
+        _, start, end, _ = map(int, ranges[-1])
+        _ROOM[room] = end - start - 2
 
 
 def _fetching_context(seal: SealSigner) -> ValidationContext:

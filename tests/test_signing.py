@@ -275,3 +275,20 @@ def test_seal_speed(creds: SealCredentials, plain_pdf: bytes) -> None:
     for _ in range(20):
         seal_pdf(plain_pdf, credentials=creds)
     print(f"seal_pdf: {(time.perf_counter() - start) / 20 * 1000:.1f} ms per seal")
+
+
+def test_a_container_that_outgrows_the_room_kept_for_it_is_sealed_again(
+    creds: SealCredentials, plain_pdf: bytes
+) -> None:
+    # Given the room pyHanko estimated for this signer's seal, remembered, then made far too small
+    from signing import pades
+
+    pades._ROOM.clear()
+    seal_pdf(plain_pdf, credentials=creds, tsa_url=None)
+    (room,) = pades._ROOM
+    pades._ROOM[room] = 64
+    # When the next document is sealed, it is estimated again, and the seal is valid
+    sealed = seal_pdf(plain_pdf, credentials=creds, tsa_url=None).data
+    report = pdfsig.check(sealed)
+    assert sealed.startswith(plain_pdf) and report.signatures == 1 and report.all_valid, report.output
+    assert pades._ROOM[room] > 64
