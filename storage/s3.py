@@ -223,7 +223,10 @@ class S3Store:
         )
 
     def exists(self, key: str) -> bool:
-        return self._stat_or_none(key) is not None
+        """Its first version is known, or listed: objects are write-once, so a version this process
+        saw stays (a delete after retention forgets it), and no HEAD is needed (the anchor check asks
+        this twice a document)."""
+        return key in self._first or self._first_version(key) is not None
 
     def keys(self, prefix: str = "") -> Iterator[str]:
         last = None  # every version is listed, so that a key hidden by a delete marker still shows
