@@ -14,6 +14,7 @@ default during the renewal) slows Python down; --no-tracemalloc times it without
 from __future__ import annotations
 
 import argparse
+import functools
 import io
 import multiprocessing as mp
 import resource
@@ -34,6 +35,7 @@ from pipeline.run import receive
 from pipeline.settings import Settings
 from signing.pades import seal_pdf
 from signing.policy import SealLevel
+from signing.signer import SealSigner
 from storage import keys
 
 TSA_DAYS = 200
@@ -72,10 +74,7 @@ def _seal_all(services: Services, docs: int) -> None:
         original = services.store.get(doc.objects["original"].key)
         key = keys.sealed(doc.id, xml=False)
         sealed = retention.keep_once(
-            services.context,
-            doc,
-            key,
-            lambda o=original: seal_pdf(o, signer=signer, tsa_url=tsa, level=SealLevel.B_LTA).data,
+            services.context, doc, key, functools.partial(_seal, original, signer, tsa)
         )
         done = doc.with_object("sealed", sealed).evolve(stage="archive", status=Status.ARCHIVED)
         event = Event(
@@ -84,6 +83,10 @@ def _seal_all(services: Services, docs: int) -> None:
         services.catalogue.amend(StageResult(done, event))
         if (n + 1) % 100 == 0:
             print(f"  sealed {n + 1}/{docs}", flush=True)
+
+
+def _seal(pdf: bytes, signer: SealSigner, tsa: str | None) -> bytes:
+    return seal_pdf(pdf, signer=signer, tsa_url=tsa, level=SealLevel.B_LTA).data
 
 
 def _rss_mib() -> float:
