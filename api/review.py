@@ -224,6 +224,7 @@ def _review_out(request: Request, v: review.ReviewView) -> ReviewOut:
     doc = v.document
     return ReviewOut(
         id=doc.id,
+        filename=doc.filename,
         version=v.version,
         lock=_lock(v.lock),
         pages=v.pages,

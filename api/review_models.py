@@ -100,6 +100,7 @@ class FacturxOut(BaseModel):
 
 class ReviewOut(BaseModel):
     id: str
+    filename: str = Field(description="le nom du fichier reçu")
     version: int
     lock: LockOut | None
     pages: int

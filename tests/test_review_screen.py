@@ -256,6 +256,7 @@ def test_an_agent_splits_a_scan_that_held_two_invoices(agent_a: Tab, server: Ser
     page = agent_a.page
     page.goto(f"/portail/revue/{doc_id}")
     assert _opened(page) == doc_id
+    assert "lot-deux-factures.pdf" in page.title()  # the file's name, not its id
     # When the agent says "page 1, then page 2" and splits
     page.fill("#decoupe", "x")
     page.click("#decouper")
