@@ -99,13 +99,13 @@ def renew_seals(
 
 
 def _renewer(services: Services) -> Renewer:
-    """One TSA client and validation context for the run; ConfigError without a TSA."""
+    """One TSA client and validation context for the run; ConfigError without a TSA or with trust
+    roots that cannot be read."""
+    from pipeline.audit_seals import trust_roots
     from signing.renew import Renewer
 
-    ours = services.context.seal_certificates()
-    chain = ours.chain if ours else ()
-    roots = [c for c in chain if c.self_signed]
-    return Renewer(tsa_url=services.settings.tsa_url, trust_roots=roots, other_certs=chain)
+    trust = trust_roots(services)  # DEMATFLOW_SEAL_TRUST_ROOTS, else our chain's self-signed roots
+    return Renewer(tsa_url=services.settings.tsa_url, trust_roots=list(trust.roots), other_certs=trust.others)
 
 
 def _check(services: Services, renewer: Renewer, doc: Document, before: datetime) -> Checked:
