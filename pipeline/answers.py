@@ -113,25 +113,22 @@ def answer(
     )
     actor = f"{account.role.value}:{account.name}"
     message = text or f"Pièces jointes : {len(files)} fichier(s)."
-    transition = lifecycle.record(services, doc.id, Code.COMPLETEE, message=message, actor=actor,
-                                  side=Side.SUPPLIER)  # fmt: skip
-    answered = Answered(doc.id, account.name, transition.at, text, attached, transition.seq)
     who = {"account": account.id, "name": account.name, "role": account.role.value}
-    services.catalogue.record(
-        Event(
-            STAGE,
-            "received",
-            doc.id,
-            inputs={f.filename: sha256_hex(f.data) for f in files},
-            outputs={transition.key: transition.sha256},
-            detail={**who, **answered.to_json()},
-        )
-    )
-    for a, f in zip(attached, files, strict=True):
-        services.catalogue.record(
+
+    def linked(seq: int, at: str) -> list[Event]:
+        """The answer's events, journalled with the 209 in its transaction: both, or neither."""
+        answered = Answered(doc.id, account.name, at, text, attached, seq)
+        received = Event(STAGE, "received", doc.id, inputs={f.filename: sha256_hex(f.data) for f in files},
+                         detail={**who, **answered.to_json()})  # fmt: skip
+        return [received] + [
             Event(STAGE, "attached", a.document_id, inputs={f.filename: sha256_hex(f.data)},
-                  detail={**who, "answer_to": doc.id, "lifecycle_seq": transition.seq})
-        )  # fmt: skip
+                  detail={**who, "answer_to": doc.id, "lifecycle_seq": seq})
+            for a, f in zip(attached, files, strict=True)
+        ]  # fmt: skip
+
+    transition = lifecycle.record(services, doc.id, Code.COMPLETEE, message=message, actor=actor,
+                                  side=Side.SUPPLIER, also=linked)  # fmt: skip
+    answered = Answered(doc.id, account.name, transition.at, text, attached, transition.seq)
     log.info("answer: %s answered %s with %d file(s)", account.name, doc.id, len(files))
     return Outcome(answered, transition, receipts)
 

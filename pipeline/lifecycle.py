@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from decimal import Decimal
 from typing import Any
@@ -33,7 +34,7 @@ from pipeline.lifecycle_codes import (
     allowed_reasons,
     side_of,
 )
-from pipeline.records import Document, Status, utcnow
+from pipeline.records import Document, Event, Status, utcnow
 from validators.cdar import parse_cdar, validate_cdar
 from validators.report import BLOCKING
 
@@ -120,10 +121,12 @@ def record(
     amount: Decimal | str | None = None,
     vat_rate: Decimal | str | None = None,
     side: Side | None = None,
+    also: Callable[[int, str], Sequence[Event]] | None = None,
 ) -> Transition:
     """Check, build, validate, archive and journal one status (``side``: refuse a code that side
-    does not set). Raises StatusRefused (422) or InvalidTransition (409) with a French message."""
-    return _record(services, document_id, code, reason, message, actor, amount, vat_rate, side, None)
+    does not set). ``also(seq, at)`` gives events journalled in the status's own transaction.
+    Raises StatusRefused (422) or InvalidTransition (409) with a French message."""
+    return _record(services, document_id, code, reason, message, actor, amount, vat_rate, side, None, also)
 
 
 def _record(
@@ -137,6 +140,7 @@ def _record(
     vat_rate: Decimal | str | None,
     side: Side | None,
     incoming: bytes | None,
+    also: Callable[[int, str], Sequence[Event]] | None = None,
 ) -> Transition:
     doc = services.catalogue.get(document_id)
     status = _check_code(code, reason, side)
@@ -150,9 +154,11 @@ def _record(
     else:
         data = incoming
     report = validate_cdar(data, rules=services.settings.rules_dir)
+    extra = also(seq, at) if also is not None else ()
     obj = lifecycle_store.save(
-        services, doc, seq, status, reason, text, actor, at, data, report, incoming=incoming is not None
-    )
+        services, doc, seq, status, reason, text, actor, at, data, report, incoming=incoming is not None,
+        also=extra,
+    )  # fmt: skip
     anchor(services)  # the journal head joins the write-once archive, as after each document
     log.info("lifecycle %s of %s: %s %s", seq, document_id, int(status), reason or "")
     transition = Transition(

@@ -4,7 +4,7 @@ archives it (lifecycle row + object row + journal event)."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -103,9 +103,11 @@ def save(
     report: Report,
     *,
     incoming: bool,
+    also: Sequence[Event] = (),
 ) -> StoredObject:
     """Archive the CDAR, then in one transaction the lifecycle row, the object row, the document's
-    record (so the object is listed with the others) and the journal event."""
+    record (so the object is listed with the others), the journal event and ``also`` (the events the
+    status comes with, such as a supplier's answer: all of them are written, or none)."""
     obj = retention.keep(services, doc, key_of(doc.id, seq, int(status)), data)
     role = f"lifecycle-{seq:03d}"
     blocking = [f for f in report.findings if f.severity in BLOCKING]
@@ -156,6 +158,8 @@ def save(
             )
             _list_object(conn, doc.id, role, obj)
             journal.append(conn, event)
+            for more in also:
+                journal.append(conn, more)
     except exc.IntegrityError as err:
         raise InvalidTransition(
             f"un autre statut du document {doc.id} vient d'être enregistré : relisez son cycle de vie"
