@@ -6,8 +6,9 @@ taken in through ``pipeline.access`` and processed by the runner (in-process thr
 
 from __future__ import annotations
 
+import functools
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -25,11 +26,13 @@ from api.models import AccountOut
 from api.runner import Runner
 from api.settings import ApiSettings, session_secret
 from dematflow.errors import DematflowError
+from pipeline import metrics
 from pipeline.accounts import Account
 from pipeline.context import Services, open_services
 from pipeline.settings import Settings
 
 MULTIPART_SLACK = 1024 * 1024  # form fields and boundaries around the file itself
+BROKER_TIMEOUT_S = 2.0  # a scrape reading queue depths gives up this soon (Prometheus waits 10 s)
 
 
 def create_app(settings: Settings | None = None, api: ApiSettings | None = None) -> FastAPI:
@@ -69,6 +72,7 @@ def create_app(settings: Settings | None = None, api: ApiSettings | None = None)
     Gauge(
         "dematflow_documents_in_progress", "Documents processed in this process now", registry=registry
     ).set_function(runner.busy)
+    _pipeline_metrics(registry, services, settings.broker_url)
     app.add_middleware(SessionMiddleware, **_session_options(settings, api))
     if api.cors_origins:
         app.add_middleware(
@@ -81,6 +85,22 @@ def create_app(settings: Settings | None = None, api: ApiSettings | None = None)
     app.add_middleware(Metrics, registry=registry)
     app.add_middleware(SecurityHeaders)
     return app
+
+
+def _pipeline_metrics(registry: CollectorRegistry, services: Services, broker_url: str | None) -> None:
+    """The pipeline's own metrics (its stages run here in in-process mode), the catalogue's documents
+    by status and, with a broker, the depth of its queues: both read when scraped."""
+    registry.register(metrics.REGISTRY)
+    registry.register(metrics.DocumentsByStatus(services.catalogue.count))
+    if broker_url:
+        registry.register(metrics.QueueDepths(functools.partial(_queue_depths, broker_url)))
+
+
+def _queue_depths(broker_url: str) -> Sequence[metrics.Depth]:
+    from workers.depth import depths  # redis or pika, imported at the first scrape
+    from workers.queues import LEGACY_QUEUES, QUEUES
+
+    return depths(broker_url, QUEUES + LEGACY_QUEUES, timeout=BROKER_TIMEOUT_S)
 
 
 def _session_options(settings: Settings, api: ApiSettings) -> dict[str, Any]:

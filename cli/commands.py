@@ -326,6 +326,10 @@ def doctor(ctx: typer.Context) -> None:
         "pdfsig (poppler)": pdfsig.probe,
         "catalogue + archive + seal": lambda: services_of(ctx).store.describe(),
     }
+    if (clamd := settings_of(ctx).clamd) is not None:  # the antivirus, only where one is configured
+        from extractors import clamav
+
+        checks[f"clamd ({clamd})"] = functools.partial(clamav.probe, address=clamd)
     for name, probe in checks.items():
         try:
             table.add_row(name, f"[green]{probe()}[/]")

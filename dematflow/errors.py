@@ -31,6 +31,10 @@ class InputError(DematflowError):
     http_status = 422
     irr_reason = "IRR_SYNTAX"  # the lifecycle reason of its 501 Irrecevable (BR-FR-CDV-CL-09)
 
+    def journal(self) -> dict[str, str]:
+        """What the quarantine's journal entry records besides the reason (nothing by default)."""
+        return {}
+
 
 class EmptyInput(InputError):
     """The file has no bytes."""
@@ -66,6 +70,20 @@ class OverBudget(OversizedInput):
 
 class HostileInput(InputError):
     """The content tries something dangerous (entity expansion, external references)."""
+
+
+class InfectedInput(InputError):
+    """The antivirus (clamd) found a signature in the bytes: kept in quarantine, never opened."""
+
+    irr_reason = "IRR_ANTIVIRUS"
+
+    def __init__(self, message: str, *, signature: str, scanner: str) -> None:
+        super().__init__(message)
+        self.signature = signature
+        self.scanner = scanner  # clamd's VERSION answer, for the journal
+
+    def journal(self) -> dict[str, str]:
+        return {"antivirus": "infected", "signature": self.signature, "clamd": self.scanner}
 
 
 class InvalidStatusMessage(InputError):

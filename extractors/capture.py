@@ -8,6 +8,7 @@ import multiprocessing
 import os
 import shutil
 import threading
+import time
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -74,13 +75,19 @@ class Capture:
     ``preparation`` lists, per OCR'd page number, the steps applied to its working copy;
     ``to_page`` maps, per OCR'd page number, a point of the working copy (the pixels its words' boxes
     are in) to the page as shown: fractions of its width and height, from the top left corner.
-    With it a searchable text layer can be laid on the kept page (``signing.textlayer``)."""
+    With it a searchable text layer can be laid on the kept page (``signing.textlayer``).
+    ``ocr_seconds``: how long its pages took to read by OCR (0 when loaded back from the archive)."""
 
     source: Source
     pages: tuple[PageText, ...]
     tools: dict[str, str] = field(default_factory=dict)
     preparation: dict[int, tuple[str, ...]] = field(default_factory=dict)
     to_page: dict[int, imageprep.Affine] = field(default_factory=dict)
+    ocr_seconds: float = 0.0
+
+    @property
+    def ocr_pages(self) -> int:
+        return len(self.to_page)
 
     @property
     def text(self) -> str:
@@ -260,11 +267,13 @@ def capture_pdf(data: bytes, *, ocr: OcrOptions) -> Capture:
     tools |= _ocr_tools() | {"pypdfium2": _version("pypdfium2")}
     rendered = images.render_pdf_pages(data, pages=scanned, dpi=ocr.dpi, max_pixels=ocr.max_pixels)
     jobs = [PageJob(image, number, float(ocr.dpi)) for image, number in zip(rendered, scanned, strict=True)]
+    start = time.perf_counter()
     results = _read_pages(jobs, ocr)
+    seconds = time.perf_counter() - start
     for result in results:
         pages[result.page.number - 1] = result.page
     log.info("pdf: %d of %d page(s) OCR'd", len(scanned), len(pages))
-    return _ocr_capture(tuple(pages), tools, results)
+    return _ocr_capture(tuple(pages), tools, results, seconds)
 
 
 def capture_images(data: bytes, *, ocr: OcrOptions) -> Capture:
@@ -272,12 +281,16 @@ def capture_images(data: bytes, *, ocr: OcrOptions) -> Capture:
     loaded = images.load_images(data, max_pages=ocr.max_pages, max_pixels=ocr.max_pixels)
     declared = images.image_dpi(data)
     tools = _ocr_tools() | {"pillow": _version("pillow")}
+    start = time.perf_counter()
     results = _read_pages([PageJob(image, i, declared) for i, image in enumerate(loaded, start=1)], ocr)
+    seconds = time.perf_counter() - start
     log.info("image: %d page(s) OCR'd", len(results))
-    return _ocr_capture(tuple(r.page for r in results), tools, results)
+    return _ocr_capture(tuple(r.page for r in results), tools, results, seconds)
 
 
-def _ocr_capture(pages: tuple[PageText, ...], tools: dict[str, str], results: list[PageResult]) -> Capture:
+def _ocr_capture(
+    pages: tuple[PageText, ...], tools: dict[str, str], results: list[PageResult], seconds: float
+) -> Capture:
     steps = {r.page.number: r.steps for r in results}
     to_page = {r.page.number: r.to_page for r in results}
-    return Capture(Source.OCR, pages, tools, steps, to_page)
+    return Capture(Source.OCR, pages, tools, steps, to_page, seconds)

@@ -10,12 +10,12 @@ import itertools
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from dematflow.errors import DematflowError, InputError
-from pipeline import batches, lifecycle
+from pipeline import batches, lifecycle, metrics
 from pipeline.context import Context, Services
 from pipeline.intake import Receipt, anchor, receive
 from pipeline.records import STAGES, Document, Event, StageResult, Status
@@ -65,6 +65,18 @@ def advance(
         if doc.status.final:
             lifecycle.ensure_initial(services, doc)  # a crash may have come between commit and status
         return next_stage(doc) if doc.stage == stage else None
+    with metrics.timed(stage) as timer:  # here, not in each stage: every door reports the same way
+        done = _step(services, stage, doc, start)
+        if done is not None and done.status is Status.QUARANTINED:
+            timer.outcome = metrics.Outcome.QUARANTINED
+    return None if done is None else next_stage(done)
+
+
+def _step(
+    services: Services, stage: str, doc: Document, start: Callable[[str], None] | None
+) -> Document | None:
+    """Run and commit one step: the document as committed, or None when no step follows from here (a
+    separated batch, or another worker committed this step first)."""
     if stage == "classify" and (derived := batches.separate(services, doc)) is not None:
         anchor(services)
         for child in derived:
@@ -76,19 +88,27 @@ def advance(
     try:
         result = STAGE_FUNCTIONS[stage](services.context, doc)
     except InputError as err:
-        result = quarantine(doc, stage, err.message, reason_code=err.irr_reason)
+        result = quarantine(doc, stage, err.message, reason_code=err.irr_reason, facts=err.journal())
     if not services.catalogue.commit(result, after=doc.stage):
         return None  # another worker ran this step at the same time and committed first
     if result.document.status.final:
         lifecycle.ensure_initial(services, result.document)  # 200, 213 or 501; none if not an invoice
         anchor(services)
-    return next_stage(result.document)
+    return result.document
 
 
-def quarantine(doc: Document, stage: str, reason: str, *, reason_code: str | None = None) -> StageResult:
+def quarantine(
+    doc: Document,
+    stage: str,
+    reason: str,
+    *,
+    reason_code: str | None = None,
+    facts: Mapping[str, str] | None = None,
+) -> StageResult:
     """``reason_code``: the IRR_* lifecycle reason of bad input; None for a technical failure (retries
-    exhausted), which is dematflow's fault, not the supplier's: no 501 Irrecevable is claimed."""
-    detail = {"reason": reason, "reason_code": reason_code}
+    exhausted), which is dematflow's fault, not the supplier's: no 501 Irrecevable is claimed.
+    ``facts``: what else the journal entry records (the antivirus's verdict, say)."""
+    detail = {**(facts or {}), "reason": reason, "reason_code": reason_code}
     event = Event(stage, "quarantined", doc.id, inputs={"original": doc.sha256}, detail=detail)
     return StageResult(doc.evolve(status=Status.QUARANTINED, reason=reason, reason_code=reason_code), event)
 
@@ -154,6 +174,7 @@ def run_stages(
             give_up(services, document_id, stage, reason_of(failure))
             break
         log.warning("retrying %s of %s: %s", stage, document_id, reason_of(failure))
+        metrics.retried(stage, failure)
         time.sleep(policy.backoff_ms(tries) / 1000)
         tries += 1
     for child in derived:  # after their batch, each like any deposit

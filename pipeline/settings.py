@@ -11,6 +11,7 @@ from datetime import datetime
 from pathlib import Path
 
 from dematflow.errors import ConfigError
+from extractors.clamav import ClamdAddress
 from signing.policy import SealLevel, SignerKind
 
 
@@ -161,6 +162,8 @@ class Settings:
     s3: S3Settings | None = None  # None: the filesystem archive under data_dir/archive
     retention: RetentionSettings = RetentionSettings()
     signature_trust_roots: tuple[Path, ...] = ()  # PEM files the signatures of deposited PDFs may chain to
+    clamd: ClamdAddress | None = None  # the antivirus ingest asks (DEMATFLOW_CLAMD); None: no scan
+    clamd_timeout: float = 60.0  # seconds one scan may take before it counts as failed (retried)
 
     @property
     def archive_dir(self) -> Path:
@@ -205,6 +208,8 @@ class Settings:
             org_siren=env.get("DEMATFLOW_ORG_SIREN") or None,
             s3=S3Settings.from_env(env),
             signature_trust_roots=trust,
+            clamd=ClamdAddress.parse(clamd) if (clamd := env.get("DEMATFLOW_CLAMD")) else None,
+            clamd_timeout=_number(env, "DEMATFLOW_CLAMD_TIMEOUT", 60.0),
             retention=RetentionSettings(
                 personal_days=int(_number(env, "DEMATFLOW_RETENTION_PERSONAL_DAYS", 180)),
                 year_end=_month_day(env, "DEMATFLOW_RETENTION_YEAR_END"),

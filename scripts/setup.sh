@@ -11,6 +11,8 @@ command -v npm >/dev/null || packages+=(npm)
 [[ $extras == *,test,* ]] && packages+=(chromium fonts-dejavu-core)
 # The PKCS#11 seal tests: SoftHSM2 (a software token) and OpenSC's pkcs11-tool to load a key into it.
 [[ $extras == *,test,* ]] && packages+=(softhsm2 opensc)
+# The antivirus tests: clamd, started privately with a generated signature (no virus database).
+[[ $extras == *,test,* ]] && packages+=(clamav-daemon)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

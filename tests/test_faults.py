@@ -20,6 +20,7 @@ import redis
 
 from pipeline.context import Services, open_services
 from pipeline.settings import Settings
+from tests import rabbitmq_server
 from tests.conftest import fresh_database, make_settings, port_open, require
 from tests.fault_batch import Workers, check_batch, drive, submit, write_batch
 
@@ -189,4 +190,42 @@ def test_a_broker_restart_mid_batch_is_retried_then_recovered(
     # ...then the workers retried, and recovered: nothing lost, nothing duplicated, the journal holds.
     figures.statuses, figures.retries = check_batch(services, files, ids, env), workers.retries()
     print("\n" + figures.line("redis-server kill -9 and restart"))
+    assert figures.kills == 1 and figures.retries > 0 and figures.statuses == {"archived": len(files)}
+
+
+@pytest.mark.timeout(360)
+def test_a_rabbitmq_restart_mid_batch_is_retried_then_recovered(
+    stack: tuple[Settings, Services], tmp_path: Path
+) -> None:
+    require(rabbitmq_server.available(), "rabbitmq-server and epmd (for a private, restartable broker)")
+    settings, services = stack
+    rabbit = rabbitmq_server.PrivateRabbitmq(tmp_path / "rabbitmq")
+    boots: list[float] = []
+    env = worker_env(settings, rabbit.url) | {"DEMATFLOW_STALLED_S": "45", "DEMATFLOW_SWEEP_S": "5"}
+    files = write_batch(tmp_path / "batch", max(DOCUMENTS // 4, 20))
+    workers = Workers(env, tmp_path)
+
+    def restart_broker() -> None:
+        rabbit.kill()  # kill -9: persistent messages in durable queues survive; unacked ones come back
+        time.sleep(5)  # workers meet a closed connection for a few seconds
+        boots.append(rabbit.start())
+
+    try:
+        boots.append(rabbit.start())
+        # Given a batch in flight on a private RabbitMQ...
+        ids = submit(env, files)
+        workers.start(0)
+        workers.start(1)
+        # ...when the broker is killed and restarted mid-batch...
+        figures = drive(services, workers, ids, rng=random.Random(5), kills=0, timeout=240,
+                        fault=restart_broker)  # fmt: skip
+    finally:
+        workers.stop()
+        rabbit.stop()
+    # ...then the workers retried, and recovered: nothing lost, nothing duplicated, the journal holds.
+    figures.statuses, figures.retries = check_batch(services, files, ids, env), workers.retries()
+    print(
+        "\n" + figures.line("rabbitmq-server kill -9 and restart"),
+        f"(boot {boots[0]:.1f} s, restart {boots[-1]:.1f} s)",
+    )
     assert figures.kills == 1 and figures.retries > 0 and figures.statuses == {"archived": len(files)}

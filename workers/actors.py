@@ -16,32 +16,17 @@ from dramatiq import Actor, Broker
 from dramatiq.middleware import CurrentMessage
 
 from dematflow.errors import DematflowError, NotFound
+from pipeline import metrics
 from pipeline.context import Services
 from pipeline.records import STAGES
 from pipeline.retry import RetryPolicy, not_retryable_errors, reason_of, retryable
 from pipeline.run import Receipt, advance, give_up, receive
+from workers.queues import CAPTURE, CHECK, LEGACY_QUEUES, MAINTENANCE, QUEUE_OF, QUEUES, SEAL  # noqa: F401
 
 log = logging.getLogger(__name__)
 
 HOUR_MS = 3_600_000
 REASON = "dematflow_reason"  # the message option carrying the last failure's reason
-
-# One queue per kind of work, so that each kind gets the workers (and the secrets) it needs: capture
-# is OCR-heavy, checks need the rule files, sealing alone needs the seal key or the HSM.
-CAPTURE, CHECK, SEAL, MAINTENANCE = "dematflow.capture", "dematflow.check", "dematflow.seal", "dematflow"
-QUEUE_OF: dict[str, str] = {
-    "ingest": CAPTURE,
-    "classify": CAPTURE,
-    "extract": CAPTURE,
-    "validate": CHECK,
-    "seal": SEAL,
-    "archive": SEAL,
-}
-QUEUES = (CAPTURE, CHECK, SEAL, MAINTENANCE)
-# Queues of earlier releases, still consumed by default so that an upgrade loses no message: a
-# message names its actor, and whichever queue brings it, the actor runs. ``dematflow`` is the
-# maintenance queue too; before 0.2 it carried every step but classify, which ``dematflow.ocr`` did.
-LEGACY_QUEUES = ("dematflow.ocr",)
 
 
 class Actors:
@@ -72,7 +57,7 @@ class Actors:
                 min_backoff=self.policy.min_backoff_ms,
                 max_backoff=self.policy.max_backoff_ms,
                 throws=not_retryable_errors(),
-                retry_when=self._retry_when,
+                retry_when=self._retry_when(stage),
                 time_limit=HOUR_MS,
                 on_retry_exhausted="dematflow.exhausted",
             )(self._step_for(stage))
@@ -139,8 +124,16 @@ class Actors:
         """A document made by a step (one of a separated batch's), sent on like a submitted one."""
         self.send(STAGES[0], document_id)
 
-    def _retry_when(self, retries: int, err: BaseException) -> bool:
-        return self.policy.should_retry(err, retries)
+    def _retry_when(self, stage: str) -> Callable[[int, BaseException], bool]:
+        """What dramatiq asks before it retries a step: the policy's answer, a retry counted."""
+
+        def retry_when(retries: int, err: BaseException) -> bool:
+            again = self.policy.should_retry(err, retries)
+            if again:
+                metrics.retried(stage, err)
+            return again
+
+        return retry_when
 
     def _step_for(self, stage: str) -> Callable[[str], None]:
         def step(document_id: str) -> None:

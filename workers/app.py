@@ -18,6 +18,7 @@ from pipeline.settings import Settings
 from signing import pdfsig
 from workers.actors import Actors
 from workers.broker import make_broker
+from workers.metrics import port_from_env, serve
 
 log = logging.getLogger(__name__)
 logs.apply(os.environ)  # DEMATFLOW_LOG_FORMAT, over the handler dramatiq set up in this process
@@ -27,6 +28,8 @@ settings = dataclasses.replace(Settings.from_env(), ocr_jobs=1)
 broker = make_broker(settings.broker_url)
 dramatiq.set_broker(broker)
 log.info("tesseract %s, pdfsig %s", tesseract.probe(), pdfsig.probe())
+if (metrics_port := port_from_env(os.environ)) is not None:  # off by default
+    serve(metrics_port)
 
 
 @functools.cache

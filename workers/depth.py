@@ -31,18 +31,22 @@ class QueueDepth:
     consumers: int | None = None  # RabbitMQ only
 
 
-def depths(url: str, queues: Sequence[str], *, namespace: str = NAMESPACE) -> list[QueueDepth]:
+def depths(
+    url: str, queues: Sequence[str], *, namespace: str = NAMESPACE, timeout: float | None = None
+) -> list[QueueDepth]:
+    """``timeout``: seconds to connect and for each answer (None: the client library's defaults), so
+    that a scrape meeting a broker that does not answer gives up in time."""
     if url.startswith(("redis://", "rediss://", "unix://")):
-        return _redis_depths(url, queues, namespace)
+        return _redis_depths(url, queues, namespace, timeout)
     if url.startswith(("amqp://", "amqps://")):
-        return _rabbitmq_depths(url, queues)
+        return _rabbitmq_depths(url, queues, timeout)
     raise ConfigError(f"unsupported broker URL scheme in {url.split('://')[0]!r}: use redis or amqp")
 
 
-def _redis_depths(url: str, queues: Sequence[str], namespace: str) -> list[QueueDepth]:
+def _redis_depths(url: str, queues: Sequence[str], namespace: str, timeout: float | None) -> list[QueueDepth]:
     import redis
 
-    client = redis.Redis.from_url(url)
+    client = redis.Redis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout)
     try:
         unacked = _redis_unacked(client, namespace)
         found = []
@@ -70,12 +74,15 @@ def _redis_unacked(client: Any, namespace: str) -> dict[str, int]:
     return counts
 
 
-def _rabbitmq_depths(url: str, queues: Sequence[str]) -> list[QueueDepth]:
+def _rabbitmq_depths(url: str, queues: Sequence[str], timeout: float | None) -> list[QueueDepth]:
     import pika
     import pika.exceptions
 
+    parameters = pika.URLParameters(url)
+    if timeout is not None:
+        parameters.socket_timeout = parameters.stack_timeout = timeout
     try:
-        connection = pika.BlockingConnection(pika.URLParameters(url))
+        connection = pika.BlockingConnection(parameters)
     except pika.exceptions.AMQPError as exc:
         raise StorageUnavailable(f"RabbitMQ injoignable ({exc!r})") from exc
     try:

@@ -11,7 +11,7 @@ from extractors.einvoice import parse_invoice_xml
 from extractors.facturx import find_embedded_xml
 from extractors.results import DocType, PageText, Source, Word
 from extractors.sniff import FileKind
-from pipeline import retention
+from pipeline import metrics, retention
 from pipeline.context import Context, versions
 from pipeline.records import Document, Event, StageResult
 from storage import keys
@@ -75,8 +75,11 @@ def _capture(ctx: Context, doc: Document) -> reader.Capture:
         return load_capture(ctx.store.get(key))
     data = ctx.store.get(doc.objects["original"].key)
     if doc.kind is not None and doc.kind.is_image:
-        return reader.capture_images(data, ocr=ctx.ocr)
-    return reader.capture_pdf(data, ocr=ctx.ocr)
+        cap = reader.capture_images(data, ocr=ctx.ocr)
+    else:
+        cap = reader.capture_pdf(data, ocr=ctx.ocr)
+    metrics.ocr_done(cap.ocr_pages, cap.ocr_seconds)
+    return cap
 
 
 def _keep_searchable(ctx: Context, doc: Document, cap: reader.Capture) -> Document:

@@ -1,9 +1,19 @@
-"""Ingest: know what the kept bytes are (type from content, never the name) and enforce the limits."""
+"""Ingest: know what the kept bytes are (type from content, never the name) and enforce the limits.
+
+When an antivirus is configured (DEMATFLOW_CLAMD) the bytes are scanned before anything reads them.
+"""
 
 from __future__ import annotations
 
-from dematflow.errors import EmptyInput, HostileInput, OversizedInput, UnsupportedInput
-from extractors import images, pdftext, safexml
+from dematflow.errors import (
+    EmptyInput,
+    HostileInput,
+    InfectedInput,
+    OversizedInput,
+    ToolFailed,
+    UnsupportedInput,
+)
+from extractors import clamav, images, pdftext, safexml
 from extractors.sandbox import Budget
 from extractors.sniff import FileKind, sniff
 from pipeline.context import Context, versions
@@ -32,6 +42,7 @@ def ingest(ctx: Context, doc: Document) -> StageResult:
         raise EmptyInput("the file is empty (0 bytes)")
     if len(data) > limits.max_bytes:
         raise OversizedInput(f"{len(data):,} bytes is over the limit of {limits.max_bytes:,}")
+    scanned = _scan(ctx, data)
     kind = sniff(data[:4096])
     if kind is FileKind.UNKNOWN:
         raise UnsupportedInput(f"unrecognised content (not {ACCEPTED})")
@@ -49,10 +60,29 @@ def ingest(ctx: Context, doc: Document) -> StageResult:
         "identified",
         doc.id,
         inputs={"original": doc.sha256},
-        tools=versions("pdfplumber", "pillow", "lxml"),
-        detail={"kind": kind.value, "pages": pages},
+        tools=versions("pdfplumber", "pillow", "lxml") | ({"clamd": scanned} if scanned else {}),
+        detail={"kind": kind.value, "pages": pages} | ({"antivirus": "clean"} if scanned else {}),
     )
     return StageResult(doc.evolve(kind=kind, pages=pages, stage="ingest"), event)
+
+
+def _scan(ctx: Context, data: bytes) -> str | None:
+    """clamd's version when it found the bytes clean; None when no antivirus is configured.
+
+    Infected: InfectedInput (quarantine, 501 IRR_ANTIVIRUS). Unreachable, or could not scan: ToolFailed,
+    retried, and the document waits: bytes that were not scanned are never passed as clean."""
+    address = ctx.settings.clamd
+    if address is None:
+        return None
+    timeout = ctx.settings.clamd_timeout
+    scanner = clamav.probe(address=address, timeout=timeout)
+    result = clamav.scan(data, address=address, timeout=timeout)
+    if result.verdict is clamav.Verdict.INFECTED:
+        signature = result.signature or "inconnue"
+        raise InfectedInput(f"fichier infecté (signature {signature})", signature=signature, scanner=scanner)
+    if result.verdict is not clamav.Verdict.CLEAN:
+        raise ToolFailed(f"clamd could not scan the file: {result.answer}")
+    return scanner
 
 
 def _refuse_polyglot(data: bytes) -> None:
