@@ -24,7 +24,7 @@ RUN useradd --system --create-home --uid 10001 dematflow \
 WORKDIR /app
 COPY . /app
 RUN cd api/static && npm ci --omit=dev --ignore-scripts --no-audit --no-fund \
-    && cd /app && pip install . && tesseract --list-langs && pdfsig -v
+    && cd /app && pip install . -c requirements/constraints.txt && tesseract --list-langs && pdfsig -v
 
 USER dematflow
 ENV DEMATFLOW_DATA_DIR=/data

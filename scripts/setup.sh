@@ -29,7 +29,8 @@ python=$(command -v python3.11 || command -v python3)
 .venv/bin/python -m pip install -q --upgrade pip >/dev/null
 target="."
 [ -n "${1:-}" ] && target=".[$1]"
-.venv/bin/python -m pip install -q -e "$target"
+# Every dependency at the version of the lock (README, Development: how to regenerate it).
+.venv/bin/python -m pip install -q -e "$target" -c requirements/constraints.txt
 
 # The portal's web assets (htmx; axe-core too for the tests) from the npm registry, served by the app
 # itself: installed again only when the lock file or the set of dependencies changes.
