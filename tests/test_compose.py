@@ -14,12 +14,16 @@ import yaml
 from pipeline.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
+WORKERS = {"worker-capture": "dematflow.capture", "worker-check": "dematflow.check",
+           "worker-seal": "dematflow.seal", "worker-maintenance": "dematflow"}  # fmt: skip
 WORKER_ENV = {
     "DEMATFLOW_DATA_DIR",
     "DEMATFLOW_DATABASE_URL",
     "DEMATFLOW_BROKER_URL",
     "DEMATFLOW_WORKER_PROCESSES",
     "DEMATFLOW_OCR_LANGUAGES",
+    "DEMATFLOW_METRICS_PORT",
+    "DEMATFLOW_SEAL_SIGNER",
     *(f"DEMATFLOW_S3_{n}" for n in ("ENDPOINT", "BUCKET", "ACCESS_KEY", "SECRET_KEY", "REGION", "SECURE")),
 }
 SECRETS = {
@@ -50,44 +54,61 @@ def _interpolate(value: str, env: dict[str, str]) -> str:
     return re.sub(r"\$\{(?P<name>\w+)(?:(?P<op>:-|:\?)(?P<arg>[^}]*))?\}", one, value)
 
 
-def test_the_stack_is_postgres_redis_a_worker_and_the_api(compose: dict[str, Any]) -> None:
+def test_the_stack_is_postgres_redis_minio_a_worker_per_queue_the_watcher_and_the_api(
+    compose: dict[str, Any],
+) -> None:
+    from workers.queues import QUEUES
+
     services = compose["services"]
-    assert set(services) == {"postgres", "redis", "minio", "worker", "api"}
+    assert set(services) == {"postgres", "redis", "minio", *WORKERS, "watcher", "api"}
+    assert sorted(WORKERS.values()) == sorted(QUEUES)  # every queue has its worker, none is left out
     assert services["postgres"]["image"] == "postgres:16"
     assert services["redis"]["image"] == "redis:7"
-    assert services["worker"]["build"]["context"] == "."
-    assert (ROOT / services["worker"]["build"]["dockerfile"]).is_file()
+    for name, queue in WORKERS.items():
+        worker = services[name]
+        assert worker["build"]["context"] == "." and (ROOT / worker["build"]["dockerfile"]).is_file()
+        assert worker["command"] == ["dematflow", "worker", "--queues", queue]
     assert services["minio"]["image"].startswith("minio/minio:RELEASE.")
     assert services["minio"]["command"] == ["minio", "server", "/data"]
-    # The watcher is announced, not yet present.
-    raw = (ROOT / "docker-compose.yml").read_text(encoding="utf-8")
-    assert "watcher" in raw
+    watcher = services["watcher"]
+    assert watcher["command"] == ["dematflow", "watch", "/inbox"] and "inbox:/inbox" in watcher["volumes"]
 
 
-def test_backing_services_have_healthchecks_and_volumes(compose: dict[str, Any]) -> None:
+def test_only_the_sealing_workers_may_seal(compose: dict[str, Any]) -> None:
+    services = compose["services"]
+    for name in ("worker-capture", "worker-check", "watcher"):
+        assert services[name]["environment"]["DEMATFLOW_SEAL_SIGNER"] == "none", name
+    for name in ("worker-seal", "worker-maintenance"):  # the seal; the day seals and renewals
+        assert "DEMATFLOW_SEAL_SIGNER" not in services[name]["environment"], name
+
+
+def test_every_service_has_a_healthcheck_and_volumes(compose: dict[str, Any]) -> None:
     services = compose["services"]
     assert "pg_isready" in " ".join(services["postgres"]["healthcheck"]["test"])
     assert services["redis"]["healthcheck"]["test"] == ["CMD", "redis-cli", "ping"]
     assert services["minio"]["healthcheck"]["test"] == ["CMD", "mc", "ready", "local"]
+    for name in WORKERS:  # each worker process serves its metrics: the healthcheck reads them
+        assert "9300/metrics" in " ".join(services[name]["healthcheck"]["test"]), name
+    assert all(services[name].get("healthcheck") for name in services)
     declared = set(compose["volumes"])
-    for name in ("postgres", "redis", "minio", "worker", "api"):
+    for name in ("postgres", "redis", "minio", *WORKERS, "watcher", "api"):
         mounts = [v.split(":")[0] for v in services[name]["volumes"]]
         assert mounts and set(mounts) <= declared, name
     assert "/var/lib/postgresql/data" in services["postgres"]["volumes"][0]
-    assert services["worker"]["volumes"] == ["dematflow-data:/data"]
+    assert all(services[name]["volumes"] == ["dematflow-data:/data"] for name in WORKERS)
 
 
-def test_worker_waits_for_healthy_services(compose: dict[str, Any]) -> None:
-    depends = compose["services"]["worker"]["depends_on"]
-    assert depends == {
-        "postgres": {"condition": "service_healthy"},
-        "redis": {"condition": "service_healthy"},
-        "minio": {"condition": "service_healthy"},
-    }
+def test_workers_and_watcher_wait_for_healthy_services(compose: dict[str, Any]) -> None:
+    for name in (*WORKERS, "watcher"):
+        assert compose["services"][name]["depends_on"] == {
+            "postgres": {"condition": "service_healthy"},
+            "redis": {"condition": "service_healthy"},
+            "minio": {"condition": "service_healthy"},
+        }, name
 
 
 def test_worker_environment_is_what_settings_accept(compose: dict[str, Any]) -> None:
-    env = compose["services"]["worker"]["environment"]
+    env = compose["services"]["worker-seal"]["environment"]
     assert isinstance(env, dict) and set(env) <= WORKER_ENV
     assert {"DEMATFLOW_DATA_DIR", "DEMATFLOW_DATABASE_URL", "DEMATFLOW_BROKER_URL"} <= set(env)
     assert env["DEMATFLOW_DATA_DIR"] == "/data"
@@ -121,7 +142,7 @@ def test_minio_credentials_come_from_the_environment_and_both_doors_use_the_arch
     for name in ("MINIO_ROOT_USER", "MINIO_ROOT_PASSWORD"):
         with pytest.raises(AssertionError, match=name):
             _interpolate(minio_env[name], {})
-    s3 = {k: v for k, v in services["worker"]["environment"].items() if k.startswith("DEMATFLOW_S3_")}
+    s3 = {k: v for k, v in services["worker-seal"]["environment"].items() if k.startswith("DEMATFLOW_S3_")}
     assert len(s3) == 6 and {k: services["api"]["environment"][k] for k in s3} == s3
     assert services["api"]["depends_on"]["minio"] == {"condition": "service_healthy"}
 
@@ -156,7 +177,7 @@ def test_dockerignore_keeps_the_context_small() -> None:
 
 def test_api_serves_the_worker_image_on_the_same_catalogue_and_queue(compose: dict[str, Any]) -> None:
     services = compose["services"]
-    api, worker = services["api"], services["worker"]
+    api, worker = services["api"], services["worker-capture"]
     assert api["image"] == worker["image"] and api["command"][:2] == ["dematflow", "serve"]
     for name in ("DEMATFLOW_DATABASE_URL", "DEMATFLOW_BROKER_URL", "DEMATFLOW_DATA_DIR"):
         assert api["environment"][name] == worker["environment"][name]
