@@ -7,6 +7,8 @@ from cli import (  # noqa: F401  (they register their commands)
     commands,
     db,
     demo,
+    doctor,
+    files,
     fixity,
     learn,
     queue,
