@@ -3,12 +3,11 @@ the journal and re-hash every archived object it names."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from dematflow.errors import NotFound
-from pipeline import daycheck, journal, replay
+from pipeline import daycheck, journal, replay, stamps
 from pipeline.context import Services
 from pipeline.db import GENESIS
 from storage.keys import ANCHORS
@@ -25,6 +24,7 @@ class Verification:
     entries: int = 0
     objects: int = 0
     anchors: int = 0
+    stamps: int = 0  # anchor timestamp tokens checked (seal level B-B)
     seals: int = 0  # day seals checked
     documents: int = 0  # catalogue rows replayed from the journal
     problems: list[Problem] = field(default_factory=list)
@@ -43,7 +43,10 @@ def verify(services: Services, *, progress: Callable[[int], None] | None = None)
         result.problems.append(Problem(where, what))
 
     fingerprints: dict[str, str] = {}  # archived key -> sha256 as the journal recorded it
-    anchors = _anchors(services, result)  # seq -> hash, kept in the write-once archive
+    kept = _anchors(services, result)  # kept in the write-once archive
+    anchors = {a.seq: a.hash for a in kept}
+    stamped = {a.seq for a in kept if a.token is not None}
+    written: dict[int, str] = {}  # anchored seq -> when that row was written
     prev_seq, prev_hash = 0, GENESIS
     for entry in journal.entries(services.catalogue.engine):
         result.entries += 1
@@ -66,6 +69,8 @@ def verify(services: Services, *, progress: Callable[[int], None] | None = None)
         if (entry.stage, entry.action) == ("retention", "deleted"):  # a tombstone (pipeline/disposal.py)
             for key in entry.body.get("detail", {}).get("deleted", {}):
                 fingerprints.pop(key, None)  # deleted after its retention, by two admins
+        if entry.seq in stamped:
+            written[entry.seq] = entry.at
         if anchors.pop(entry.seq, entry.hash) != entry.hash:
             result.problems.append(Problem(where, "differs from the copy anchored in the archive"))
         prev_seq, prev_hash = entry.seq, entry.hash
@@ -87,6 +92,10 @@ def verify(services: Services, *, progress: Callable[[int], None] | None = None)
                 "anchored in the archive but no longer in the journal: rows were cut",
             )
         )
+    for found in (a for a in kept if a.token is not None):
+        result.stamps += 1
+        if (what := stamps.problem(found, written.get(found.seq))) is not None:
+            report(found.key, what)
     result.seals = daycheck.check_days(services, report)
     result.documents = replay.check_catalogue(services, report)
     _check_objects(services, fingerprints, result)
@@ -114,13 +123,12 @@ def _check_objects(services: Services, fingerprints: dict[str, str], result: Ver
             )
 
 
-def _anchors(services: Services, result: Verification) -> dict[int, str]:
-    anchors: dict[int, str] = {}
+def _anchors(services: Services, result: Verification) -> list[stamps.Anchor]:
+    anchors = []
     for key in services.store.keys(ANCHORS):
         result.anchors += 1
         try:
-            body = json.loads(services.store.get(key))
-            anchors[int(body["seq"])] = str(body["hash"])
+            anchors.append(stamps.parse(key, services.store.get(key)))
         except (ValueError, KeyError, TypeError):
             result.problems.append(Problem(key, "anchor is unreadable: it was altered"))
     return anchors

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
 from typing import Protocol
@@ -17,6 +17,7 @@ from extractors.sandbox import Budget
 from pipeline.catalogue import Catalogue, Duplicate
 from pipeline.records import Document
 from pipeline.settings import Settings
+from pipeline.stamps import StampClock
 from signing import credentials as dev_keys
 from signing.policy import SignerKind
 from signing.signer import (
@@ -84,6 +85,7 @@ class Services:
 
     context: Context
     catalogue: Catalogue
+    clock: StampClock = field(default_factory=StampClock, compare=False)  # anchor tokens (B-B)
 
     @property
     def settings(self) -> Settings:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pipeline import daybook, journal, lifecycle, verifier_chaine
+from pipeline import daybook, journal, lifecycle, stamps, verifier_chaine
 from pipeline.context import Services
 from pipeline.daycheck import seal_facts
 from pipeline.evidence_text import LISEZMOI
@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from asn1crypto import x509
 
 DAYS = "journal/jours/"
+STAMPS = "horodatage/"  # seal level B-B: the anchor token that dates the document's last row
 
 
 @dataclass
@@ -64,6 +65,10 @@ def build(services: Services, document_id: str) -> bytes:
         tail = [e for e in journal.entries(services.catalogue.engine) if e.at[:10] >= unsealed[0]]
         lines = (daybook.row_line(e) if e.document_id == doc.id else daybook.hash_line(e) for e in tail)
         files["journal/non-scelle.jsonl"] = "".join(f"{line}\n" for line in lines).encode()
+    stamped = stamps.first_stamped(services.store, rows[-1].seq) if rows else None
+    if stamped is not None:  # for openssl ts -verify: the token and the seq:hash it timestamps
+        files[f"{STAMPS}ancre-{stamped.seq}.txt"] = stamped.imprint
+        files[f"{STAMPS}ancre-{stamped.seq}.tst"] = stamped.token or b""
     ours = services.context.seal_certificates()
     if ours is not None:
         files["certificats/cachet.pem"] = _pem(ours.certificate)
@@ -111,6 +116,9 @@ def verify(bundle: bytes) -> BundleCheck:
         elif seal_facts(files[name]).signer != _der(files.get("certificats/cachet.pem", b"")):
             result.problems.append(f"{name}: not sealed with certificats/cachet.pem")
     result.checked.append("day seals")
+    for name in sorted(n for n in files if n.startswith(STAMPS) and n.endswith(".tst")):
+        result.problems.extend(_stamp_problems(files, name))
+    result.checked.append("anchor timestamps")
     with tempfile.TemporaryDirectory() as tmp:
         for name, data in files.items():
             if name.startswith("journal/"):
@@ -122,6 +130,33 @@ def verify(bundle: bytes) -> BundleCheck:
             result.problems.append(f"journal: unreadable ({type(exc).__name__})")
     result.checked.append("journal chain")
     return result
+
+
+def _stamp_problems(files: dict[str, bytes], name: str) -> list[str]:
+    """The anchor token is over its seq:hash, and that hash is the journal row of that seq."""
+    try:
+        seq, digest = files.get(name.removesuffix(".tst") + ".txt", b"").decode().split(":")
+        found = stamps.Anchor(name, int(seq), digest, files[name])
+    except ValueError:
+        return [f"{name}: its .txt is not seq:hash"]
+    what = stamps.problem(found, None)
+    problems = [f"{name}: {what}"] if what else []
+    if not any(_has_row(data, int(seq), digest) for n, data in files.items() if n.startswith("journal/")):
+        problems.append(f"{name}: journal row {seq} with this hash is not in the bundle")
+    return problems
+
+
+def _has_row(data: bytes, seq: int, digest: str) -> bool:
+    import json
+
+    for line in data.decode(errors="replace").splitlines():
+        try:
+            row = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(row, dict) and (row.get("seq"), row.get("hash")) == (seq, digest):
+            return True
+    return False
 
 
 def _outputs(rows: bytes) -> dict[str, str]:

@@ -56,6 +56,20 @@ Décompressez d'abord l'archive :  unzip preuve.zip -d preuve && cd preuve
    Les écritures d'une journée pas encore scellée sont dans journal/non-scelle.jsonl : enchaînées
    (celles des autres pièces par leur seule empreinte) mais pas encore couvertes par un cachet.
 
+6. L'horodatage par lots (niveau de cachet B-B : la copie scellée ne porte pas d'horodatage)
+   Le dossier horodatage/ contient le premier ancrage horodaté écrit après la dernière écriture du
+   document : ancre-<seq>.txt est « <seq>:<empreinte> » de l'écriture <seq> du journal, et
+   ancre-<seq>.tst le jeton RFC 3161 posé sur ce texte :
+     openssl ts -reply -token_in -in horodatage/ancre-<seq>.tst -text
+     openssl ts -verify -token_in -in horodatage/ancre-<seq>.tst -data horodatage/ancre-<seq>.txt \
+       -CAfile certificats/chaine-1.pem -untrusted certificats/horodatage.pem
+   doit afficher « Verification: OK » (avec une autorité d'horodatage externe, prenez sa chaîne de
+   certificats). Retrouvez ensuite l'écriture <seq> et son empreinte dans le journal :
+     grep -E '"seq":<seq>[,}]' journal/non-scelle.jsonl journal/jours/*.jsonl
+   Comme la chaîne (étape 5) lie chaque écriture à la suivante, le jeton prouve que toutes les
+   écritures du document, jusqu'à l'écriture <seq>, existaient à la date du jeton (« Time stamp »).
+   Sans dossier horodatage/, la copie scellée porte son propre horodatage (niveau B-T ou plus).
+
 Un échec à l'une de ces étapes signifie que la pièce, ses données ou son historique ont été modifiés
 après leur archivage, ou que le dossier a été altéré.
 """

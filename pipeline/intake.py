@@ -7,13 +7,13 @@ OCR or signing libraries.
 from __future__ import annotations
 
 import contextlib
-import json
+import time
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 from dematflow.errors import ArchiveConflict
-from pipeline import journal, retention
+from pipeline import journal, retention, stamps
 from pipeline.context import Services
 from pipeline.records import BUYER_TENANT, Document, Event, StageResult, utcnow
 from storage import keys
@@ -86,11 +86,21 @@ def receive(
 def anchor(services: Services, *, every: int = ANCHOR_EVERY) -> None:
     """Copy the journal's head into the write-once archive once per block of ``every`` rows, so that
     rows cut from the end of the not yet sealed day are noticed by ``audit verify`` even though the
-    chain itself stays consistent. Sealed days need no anchors: their segments hold every row."""
+    chain itself stays consistent. Sealed days need no anchors: their segments hold every row.
+
+    At seal level B-B the anchor also carries an RFC 3161 token over the head (pipeline/stamps.py),
+    and the head is anchored again, off the block, once ``DEMATFLOW_STAMP_EVERY_S`` have passed."""
     seq, digest = journal.head(services.catalogue.engine)
     key = keys.anchor(seq - seq % every)  # the first document to finish in a block anchors it
     if services.store.exists(key):
-        return
-    body = json.dumps({"seq": seq, "hash": digest}, sort_keys=True).encode()
+        if not stamps.batched(services) or not stamps.due(services, key):
+            return
+        key = keys.anchor(seq)  # a timed anchor, between two blocks
+        if services.store.exists(key):
+            return
+    token = None
+    if stamps.batched(services) and (stamper := stamps.timestamper(services)) is not None:
+        services.clock.asked_at = time.time()  # even on failure: the next block's anchor asks again
+        token = stamps.token(stamper, seq, digest)
     with contextlib.suppress(ArchiveConflict):  # another process anchored this block just now
-        retention.keep(services, None, key, body)
+        retention.keep(services, None, key, stamps.body(seq, digest, token))

@@ -146,6 +146,7 @@ class Settings:
     seal_chain: tuple[Path, ...] = ()
     seal_trust_roots: tuple[Path, ...] = ()  # what kept seals are validated against; (): the chain's roots
     tsa_url: str | None = None
+    stamp_every_s: float = 300.0  # B-B: the journal head is timestamped at least this often
     seal: SealSettings = SealSettings()  # which key seals here (a PKCS#11 token, a file, none) and the level
     ocr_languages: str = "fra+eng"
     ocr_timeout: float = 180.0
@@ -194,6 +195,7 @@ class Settings:
             seal_chain=chain,
             seal_trust_roots=roots,
             tsa_url=env.get("DEMATFLOW_TSA_URL") or None,
+            stamp_every_s=_number(env, "DEMATFLOW_STAMP_EVERY_S", 300.0),
             seal=seal,
             ocr_languages=env.get("DEMATFLOW_OCR_LANGUAGES", "fra+eng"),
             ocr_timeout=_number(env, "DEMATFLOW_OCR_TIMEOUT", 180.0),
