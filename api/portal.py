@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import logging
 import secrets
 from pathlib import Path
@@ -11,6 +13,7 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from starlette.types import Scope
 
 from api import portal_answer, portal_pages
 from api.auth import (
@@ -22,7 +25,7 @@ from api.auth import (
     session_account,
     sign_in,
 )
-from api.portal_view import HERE, PREFIX, render, safe_next
+from api.portal_view import HERE, PREFIX, render, safe_next, templates
 from dematflow.errors import Forbidden
 from pipeline.accounts import TOKEN_PREFIX
 
@@ -34,6 +37,34 @@ router.include_router(portal_answer.router)
 STATIC = HERE / "static"
 # Files installed from the npm registry by `npm ci` (scripts/setup.sh), served by name only.
 VENDOR = {"htmx.min.js": STATIC / "node_modules" / "htmx.org" / "dist" / "htmx.min.js"}
+# A URL naming its file's digest (?v=) is kept a year; without it the browser asks again (ETag, 304).
+FOREVER, REVALIDATE = "public, max-age=31536000, immutable", "no-cache"
+
+
+@functools.cache
+def asset(name: str) -> str:
+    """``/static/<name>?v=<digest>``: a page's CSS or JS at a URL that changes with its content, read
+    once per process (so each page does not fetch it again)."""
+    path = VENDOR.get(name.removeprefix("vendor/")) if name.startswith("vendor/") else STATIC / "site" / name
+    try:
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()[:12] if path else ""
+    except OSError:
+        digest = ""
+    return f"/static/{name}?v={digest}" if digest else f"/static/{name}"
+
+
+templates.env.globals.update(asset=asset)
+
+
+def _cache_control(scope: Scope) -> str:
+    return FOREVER if b"v=" in scope.get("query_string", b"") else REVALIDATE
+
+
+class Assets(StaticFiles):
+    async def get_response(self, path: str, scope: Scope) -> Response:
+        response = await super().get_response(path, scope)
+        response.headers["cache-control"] = _cache_control(scope)
+        return response
 
 
 @router.get("/")
@@ -111,11 +142,12 @@ async def sign_out(request: Request) -> Response:
 
 
 @router.get("/static/vendor/{name}")
-def vendor(name: str) -> Response:
+def vendor(request: Request, name: str) -> Response:
     path = VENDOR.get(name)
     if path is None or not path.is_file():
         return Response(status_code=404)
-    return FileResponse(path, media_type="text/javascript")
+    headers = {"Cache-Control": _cache_control(request.scope)}
+    return FileResponse(path, media_type="text/javascript", headers=headers)
 
 
 def _limiter_keys(request: Request, name: str) -> tuple[str, ...]:
@@ -128,4 +160,4 @@ def mount_static(app: FastAPI) -> None:
     missing = [n for n, p in VENDOR.items() if not p.is_file()]
     if missing:
         log.warning("portal: %s missing (run scripts/setup.sh): pages work without JavaScript", missing)
-    app.mount("/static", StaticFiles(directory=Path(STATIC / "site")), name="static")
+    app.mount("/static", Assets(directory=Path(STATIC / "site")), name="static")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from typing import Any
 from urllib.parse import urlencode
 
@@ -20,8 +21,9 @@ from api import i18n, review_words, seal_words
 from api.auth import services_of, session_account
 from api.portal_view import PREFIX, render, sign_in_redirect
 from dematflow.errors import NotFound
-from pipeline import audit_seals
+from pipeline import access, audit_seals, review, review_render
 from pipeline.accounts import Account
+from pipeline.context import Services
 from signing.seal_status import SealReport
 
 log = logging.getLogger(__name__)
@@ -31,6 +33,7 @@ QUEUE = f"{PREFIX}/revue"
 PAGE = 50
 NEIGHBOURS = 200  # queue entries read to find the previous and next documents
 THUMB_WIDTH, PAGE_WIDTH = 120, 900
+DOC_TYPE = re.compile(r"[a-z_]+")  # the review API's pattern for a class filter
 FILTERS = (("tri", "sort"), ("fournisseur", "supplier"), ("classe", "doc_type"), ("motif", "reason"))
 
 
@@ -127,7 +130,7 @@ async def queue_page(request: Request, curseur: str = "") -> Response:
 
 
 @router.get(QUEUE + "/{document_id}")
-async def review_page(request: Request, document_id: str, page: int = 1) -> Response:
+async def review_page(request: Request, document_id: str, page: int = 1, cachet: int = 0) -> Response:
     account = session_account(request)
     if account is None:
         return sign_in_redirect(request)
@@ -138,16 +141,19 @@ async def review_page(request: Request, document_id: str, page: int = 1) -> Resp
         return render(request, "erreur.html", title="notfound.title", account=account, status_code=404)
     pages = max(int(doc.get("pages") or 1), 1)
     current = min(max(page, 1), pages)
-    _, words = await _get_json(request, f"/api/v1/documents/{document_id}/words", {"page": str(current)})
     filters = _filters(request)
-    previous, following = await _neighbours(request, document_id, filters, account)
+    page_words, (previous, following) = await run_in_threadpool(
+        _around, services_of(request), account, str(doc["id"]), current, filters
+    )
     lock = doc.get("lock") or None
     held_by = lock["by"] if lock and lock.get("by") and lock["by"] != account.name else None
     kept = {k: v for k, v in filters.items() if v}
     lang = _lang(request)
     t = review_words.translator(lang)
     fields: list[dict[str, Any]] = doc.get("fields") or []
-    seal = await run_in_threadpool(_seal, request, document_id)  # pyHanko: this document's seal only
+    seal = None
+    if cachet:  # without JavaScript, the seal is checked on asking (the « check the seal » link)
+        seal = seal_words.view(lang, await run_in_threadpool(_seal, request, document_id))
     return _render(
         request,
         "revue_document.html",
@@ -159,7 +165,7 @@ async def review_page(request: Request, document_id: str, page: int = 1) -> Resp
             str(f["term"]): review_words.field_label(lang, str(f["term"]), f.get("label")) for f in fields
         },
         totals=doc.get("totals") or {},
-        page_words=(words or {}).get("words", []) if isinstance(words, dict) else [],
+        page_words=page_words,
         current=current,
         pages=pages,
         page_width=PAGE_WIDTH,
@@ -168,11 +174,45 @@ async def review_page(request: Request, document_id: str, page: int = 1) -> Resp
         following=following,
         held_by=held_by,
         lock=lock,
+        mine=bool(lock and lock.get("by") == account.name),
         can_decide=account.role.value in review_words.DECIDERS and held_by is None,
         query=("?" + urlencode(kept)) if kept else "",
         back=QUEUE + ("?" + urlencode(kept) if kept else ""),
-        seal=seal_words.view(lang, seal),
+        seal=seal,
     )
+
+
+@router.get(QUEUE + "/{document_id}/cachet")
+async def seal_fragment(request: Request, document_id: str) -> Response:
+    """The seal status of one document, as the review page loads it after the page (htmx)."""
+    account = session_account(request)
+    if account is None:
+        return sign_in_redirect(request)
+    if not _allowed(account):
+        return render(request, "erreur.html", title="notfound.title", account=account, status_code=404)
+    services = services_of(request)
+    try:
+        doc = await run_in_threadpool(access.visible, services, account, document_id)
+    except NotFound:
+        return render(request, "erreur.html", title="notfound.title", account=account, status_code=404)
+    kept = await run_in_threadpool(audit_seals.check, services, doc)  # pyHanko: this document's seal only
+    seal = seal_words.view(_lang(request), kept.report if kept else None)
+    return render(request, "_seal.html", title="notfound.title", account=account, seal=seal)
+
+
+@router.get(QUEUE + "/{document_id}/preparer")
+async def prepare_next(request: Request, document_id: str) -> Response:
+    """Get the document the agent opens next ready (revue.js asks once the current one is claimed): 204."""
+    account = session_account(request)
+    if account is None or not _allowed(account):
+        return Response(status_code=404)
+    services = services_of(request)
+    try:
+        doc = await run_in_threadpool(access.visible, services, account, document_id)
+    except NotFound:
+        return Response(status_code=404)
+    await run_in_threadpool(review.prepare, services, doc)
+    return Response(status_code=204)
 
 
 def _seal(request: Request, document_id: str) -> SealReport | None:
@@ -185,20 +225,26 @@ def _seal(request: Request, document_id: str) -> SealReport | None:
     return kept.report if kept else None
 
 
-async def _neighbours(
-    request: Request, document_id: str, filters: dict[str, str], account: Account
+def _around(
+    services: Services, account: Account, document_id: str, page: int, filters: dict[str, str]
+) -> tuple[list[dict[str, object]], tuple[str | None, str | None]]:
+    """The words of the page shown, and the documents before and after this one in the queue."""
+    doc = access.visible(services, account, document_id)  # the review API has just shown it
+    try:
+        words = review_render.words(services, doc, page)
+    except NotFound:  # an e-invoice read from its XML: no words on a page
+        words = []
+    return words, _neighbours(services, document_id, filters, account)
+
+
+def _neighbours(
+    services: Services, document_id: str, filters: dict[str, str], account: Account
 ) -> tuple[str | None, str | None]:
     """The documents before and after this one in the queue, skipping those someone else holds."""
-    params = {**_api_params(filters), "limit": str(NEIGHBOURS)}
-    status, body = await _get_json(request, "/api/v1/review", params)
-    if status != 200 or not isinstance(body, dict):
-        return None, None
-    free = [
-        str(i["id"])
-        for i in body.get("items", [])
-        if i["id"] == document_id or not (i.get("lock") and i["lock"].get("by") != account.name)
-    ]
-    if document_id not in free:
-        return None, (free[0] if free else None)
-    at = free.index(document_id)
-    return (free[at - 1] if at > 0 else None), (free[at + 1] if at + 1 < len(free) else None)
+    if filters["classe"] and not DOC_TYPE.fullmatch(filters["classe"]):
+        return None, None  # a class the review API refuses (422): no neighbours, as before
+    sort = review.Sort.CONFIDENCE if filters["tri"] == "confiance" else review.Sort.AGE
+    query = review.QueueQuery(
+        sort, filters["fournisseur"] or None, filters["classe"] or None, filters["motif"] or None, NEIGHBOURS
+    )
+    return review.neighbours(services, query, document_id, account.name)

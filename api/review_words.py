@@ -122,6 +122,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "review.previous": ("Document précédent", "Previous document"),
     "review.next": ("Document suivant", "Next document"),
     "review.reload": ("Recharger le document", "Reload the document"),
+    "review.seal.pending": ("Scellé", "Sealed"),
+    "review.seal.check": ("vérifier le cachet de la copie conservée", "check the kept copy's seal"),
     "review.facturx": (
         "Produire aussi la Factur-X (PDF/A-3) à partir des champs confirmés",
         "Also make the Factur-X (PDF/A-3) from the confirmed fields",

@@ -3,8 +3,9 @@ and Debian's chromium (playwright) confirming them one after the other with the 
 
 Figures: key presses to confirm a correct document (target <= 2), first page image shown (navigation
 start to the PNG received, target p95 < 300 ms), next document opens (navigation start to the fields
-claimed and editable, target p95 < 300 ms) and, for information, Enter to the next document ready
-(the confirm's own work included: new data version, validation, journal).
+claimed and editable, as revue.js marks it, target p95 < 300 ms) and, for information, when this script's
+poll first saw it open (after the load event and a browser round trip) and Enter to the next document
+ready (the confirm's own work included: new data version, validation, journal).
 
     nice -n 10 .venv/bin/python -m benchmarks.review_flow --documents 50
 """
@@ -26,9 +27,15 @@ from tests.api_server import Server, start_server
 CHROMIUM = "/usr/bin/chromium"
 PASSWORD = "revue-benchmark-2026"
 TARGET_KEYS, TARGET_MS = 2, 300.0
-CLAIMED = (
+POLLED = (
     "() => (document.querySelector('#annonce') || {}).textContent?.includes('réservé') && performance.now()"
 )
+# When the fields were claimed and editable: the page's own mark (revue.js), not when this script's poll
+# first ran (that waits for the load event and a round trip to the browser; kept as « polled »).
+CLAIMED = """() => { const said = (document.querySelector('#annonce') || {}).textContent || '';
+  if (!said.includes('réservé')) { return false; }
+  const mark = performance.getEntriesByName('revue-reserve', 'mark')[0];
+  return mark ? mark.startTime : performance.now(); }"""
 IMAGE = """() => { const img = document.getElementById('page-image');
   if (!img || !img.complete || !img.naturalWidth) { return false; }
   const e = performance.getEntriesByType('resource').find(r => r.name.includes('/pages/1.png'));
@@ -58,7 +65,8 @@ def deposit(server: Server, n: int) -> list[str]:
 def review(server: Server, ids: list[str]) -> dict[str, list[float]]:
     from playwright.sync_api import sync_playwright
 
-    out: dict[str, list[float]] = {"keys": [], "image_ms": [], "open_ms": [], "enter_to_next_ms": []}
+    names = ("keys", "image_ms", "open_ms", "polled_ms", "enter_to_next_ms")
+    out: dict[str, list[float]] = {name: [] for name in names}
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
         page = browser.new_page(base_url=server.url, locale="fr-FR", viewport={"width": 1400, "height": 900})
@@ -70,6 +78,7 @@ def review(server: Server, ids: list[str]) -> dict[str, list[float]]:
         page.goto(f"/portail/revue/{ids[0]}")
         for n, doc_id in enumerate(ids):
             assert doc_id in page.url, (doc_id, page.url)
+            out["polled_ms"].append(float(page.wait_for_function(POLLED, polling="raf").json_value()))
             out["open_ms"].append(float(page.wait_for_function(CLAIMED, polling="raf").json_value()))
             out["image_ms"].append(float(page.wait_for_function(IMAGE, polling="raf").json_value()))
             if n + 1 == len(ids):
@@ -110,9 +119,10 @@ def report(figures: dict[str, Any]) -> None:
     print(f"key presses to confirm a correct document: max {max(keys):.0f}, mean {statistics.mean(keys):.2f}"
           f" (target <= {TARGET_KEYS})")  # fmt: skip
     for name, label in (("image_ms", "first page image shown"), ("open_ms", "next document opens"),
+                        ("polled_ms", "next document seen open by this script's poll"),
                         ("enter_to_next_ms", "Enter to next document ready (confirm included)")):  # fmt: skip
         values = figures[name]
-        target = f" (target p95 < {TARGET_MS:.0f} ms)" if name != "enter_to_next_ms" else ""
+        target = f" (target p95 < {TARGET_MS:.0f} ms)" if name in ("image_ms", "open_ms") else ""
         print(f"{label}: p50 {statistics.median(values):.0f} ms, p95 {p95(values):.0f} ms, "
               f"max {max(values):.0f} ms, n={len(values)}{target}")  # fmt: skip
 

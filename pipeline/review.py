@@ -118,14 +118,20 @@ def _sort_key(item: QueueItem, sort: Sort) -> list[Any]:
     return [doc.received_at, doc.id]
 
 
-def queue(services: Services, q: QueueQuery) -> tuple[list[QueueItem], str | None]:
-    """One page of the documents awaiting a person, and the cursor of the next page (or None)."""
-    engine = services.catalogue.engine
+def _awaiting(services: Services, q: QueueQuery) -> list[QueueItem]:
+    """Every document awaiting a person that ``q`` selects, in its order (no lock nor version yet)."""
     docs = services.catalogue.list(status=Status.NEEDS_REVIEW, limit=MAX_QUEUE)
-    codes = _current_codes(engine, [d.id for d in docs])
+    codes = _current_codes(services.catalogue.engine, [d.id for d in docs])
     docs = [d for d in docs if awaiting(d, codes.get(d.id)) and _matches(d, q)]
     items = [QueueItem(d, min_confidence(d), None, 0) for d in docs]
     items.sort(key=lambda i: _sort_key(i, q.sort))
+    return items
+
+
+def queue(services: Services, q: QueueQuery) -> tuple[list[QueueItem], str | None]:
+    """One page of the documents awaiting a person, and the cursor of the next page (or None)."""
+    engine = services.catalogue.engine
+    items = _awaiting(services, q)
     if q.cursor:
         after = decode_cursor(q.cursor, q.sort)
         items = [i for i in items if _sort_key(i, q.sort) > after]
@@ -136,6 +142,18 @@ def queue(services: Services, q: QueueQuery) -> tuple[list[QueueItem], str | Non
         for i in page
     ]
     return page, (encode_cursor(_sort_key(page[-1], q.sort)) if more and page else None)
+
+
+def neighbours(services: Services, q: QueueQuery, document_id: str, me: str) -> tuple[str | None, str | None]:
+    """The documents before and after ``document_id`` among the first ``q.limit`` of the queue, skipping
+    those another account holds (``me``: the account name); the first free one when it is not there."""
+    ids = [i.document.id for i in _awaiting(services, q)[: q.limit]]
+    locks = review_locks.in_force(services.catalogue.engine, ids)
+    free = [i for i in ids if i == document_id or i not in locks or locks[i].by == me]
+    if document_id not in free:
+        return None, (free[0] if free else None)
+    at = free.index(document_id)
+    return (free[at - 1] if at > 0 else None), (free[at + 1] if at + 1 < len(free) else None)
 
 
 def encode_cursor(key: list[Any]) -> str:
@@ -263,7 +281,15 @@ def _located(services: Services, doc: Document) -> dict[str, tuple[Reading, ...]
     def reading(loc: Located) -> Reading:
         return Reading(loc.value, loc.confidence, loc.page, norm(loc.page, loc.box))
 
-    return {term: tuple(map(reading, locs)) for term, locs in extract_fields(cap.pages).located.items()}
+    capture = doc.objects["capture"].key
+    located = review_render.kept(("located", capture), lambda: extract_fields(cap.pages).located)
+    return {term: tuple(map(reading, locs)) for term, locs in located.items()}  # type: ignore[attr-defined]
+
+
+def prepare(services: Services, doc: Document) -> None:
+    """Read what the review screen will show of ``doc`` (capture, page sizes, field boxes) into memory,
+    before the agent opens it: the page then answers sooner."""
+    _located(services, doc)
 
 
 def _mentions(text: str | None, term: str) -> bool:

@@ -7,7 +7,9 @@ import io
 import logging
 import os
 import tempfile
-from collections.abc import Callable
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -28,12 +30,54 @@ Box = tuple[float, float, float, float]  # x0, y0, x1, y1 in 0..1 of the page, f
 MIN_WIDTH, MAX_WIDTH, DEFAULT_WIDTH = 100, 2000, 1000  # 120: the thumbnail strip
 OCR_DPI = 300.0  # a PDF page is rendered at this resolution for a region's OCR
 MIN_REGION_PX = 4  # a region smaller than this (at OCR resolution) holds nothing to read
+KEPT = 64  # archived objects' readings (captures, page sizes) kept in memory: a queue's worth
+
+
+class _Kept:
+    """A small LRU of what was read from an archived object, by its key: archived objects never change
+    (originals are named by their digest, captures by a fresh id), so a reading stays true."""
+
+    def __init__(self, size: int) -> None:
+        self.size, self.items, self.lock = size, OrderedDict[Hashable, object](), threading.Lock()
+        self.rendering: dict[Path, threading.Lock] = {}
+
+    def get(self, key: Hashable, read: Callable[[], object]) -> object:
+        with self.lock:
+            if key in self.items:
+                self.items.move_to_end(key)
+                return self.items[key]
+        value = read()
+        with self.lock:
+            self.items[key] = value
+            while len(self.items) > self.size:
+                self.items.popitem(last=False)
+        return value
+
+    def render_lock(self, path: Path) -> threading.Lock:
+        """One lock per cached PNG: a second request for a page being rendered waits for that render."""
+        with self.lock:
+            return self.rendering.setdefault(path, threading.Lock())
+
+    def rendered(self, path: Path) -> None:
+        with self.lock:
+            self.rendering.pop(path, None)
+
+
+_KEPT = _Kept(KEPT)
+
+
+def kept(key: Hashable, read: Callable[[], object]) -> object:
+    """What ``read()`` gives for an archived object, remembered by ``key`` (which names that object)."""
+    return _KEPT.get(key, read)
 
 
 def capture_of(services: Services, doc: Document) -> Capture | None:
     """The archived capture (pages and words), or None for an e-invoice read from its XML."""
     obj = doc.objects.get("capture")
-    return load_capture(services.store.get(obj.key)) if obj is not None else None
+    if obj is None:
+        return None
+    cap = _KEPT.get(("capture", obj.key), lambda: load_capture(services.store.get(obj.key)))
+    return cap  # type: ignore[return-value]
 
 
 def _original(services: Services, doc: Document) -> bytes:
@@ -46,6 +90,14 @@ def _is_image(doc: Document) -> bool:
 
 def page_sizes(services: Services, doc: Document) -> list[tuple[float, float]]:
     """Each page's size as its words measure it: points for a PDF, pixels for an image."""
+    obj = doc.objects.get("original")
+    if obj is None:
+        return []
+    sizes = _KEPT.get(("sizes", obj.key, _is_image(doc), doc.kind), lambda: _page_sizes(services, doc))
+    return list(sizes)  # type: ignore[call-overload]
+
+
+def _page_sizes(services: Services, doc: Document) -> list[tuple[float, float]]:
     data = _original(services, doc)
     if _is_image(doc):
         from PIL import Image
@@ -131,11 +183,19 @@ def page_png(services: Services, doc: Document, page: int, width: int) -> Path:
     (never in the archive: it is a view, not a record)."""
     if not MIN_WIDTH <= width <= MAX_WIDTH:
         raise InvalidRequest(f"largeur {width} hors de {MIN_WIDTH}..{MAX_WIDTH}")
+    path = services.settings.data_dir / "cache" / "pages" / doc.id / f"{page}-{width}.png"
+    if path.exists():  # rendered before, so the page exists: no need to open the PDF again
+        return path
     if not 1 <= page <= page_count(services, doc):
         raise NotFound(f"aucune page {page} dans ce document")
-    path = services.settings.data_dir / "cache" / "pages" / doc.id / f"{page}-{width}.png"
-    if path.exists():
-        return path
+    with _KEPT.render_lock(path):
+        if not path.exists():  # rendered meanwhile (a prefetch, the prerender of the next document)
+            _write_png(services, doc, page, width, path)
+    _KEPT.rendered(path)
+    return path
+
+
+def _write_png(services: Services, doc: Document, page: int, width: int, path: Path) -> None:
     image = _render(services, doc, page, width=width)
     buffer = io.BytesIO()
     image.save(buffer, format="PNG")
@@ -143,8 +203,7 @@ def page_png(services: Services, doc: Document, page: int, width: int) -> Path:
     fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".part")
     with os.fdopen(fd, "wb") as f:
         f.write(buffer.getvalue())
-    os.replace(tmp, path)  # two requests rendering at once: the last complete file wins
-    return path
+    os.replace(tmp, path)  # another process rendering at once: the last complete file wins
 
 
 def _render(services: Services, doc: Document, page: int, *, width: int | None = None) -> Image:

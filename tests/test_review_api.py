@@ -289,12 +289,16 @@ def test_the_screen_says_what_the_memory_learnt_and_a_factur_x_is_made(server: S
     try:
         taught = screen.get(f"/portail/revue/{first}").text
         read = screen.get(f"/portail/revue/{second}").text
+        cachet = screen.get(f"/portail/revue/{first}/cachet").text  # loaded by htmx after the page
+        inline = screen.get(f"/portail/revue/{first}?cachet=1").text  # the link's answer, without JavaScript
     finally:
         screen.close()
     assert "disposition apprise</p>" in taught and "Factur-X produite" in taught
     # The seal of the kept copy, validated for this page (a development seal, B-T: no DSS)
-    seal = " ".join(re.sub(r"<[^>]+>", " ", taught.split('id="cachet">')[1].split("</div>")[0]).split())
-    assert seal.startswith("Scellé : intact · approuvé · horodaté · validation à long terme incomplète"), seal
+    assert 'hx-get="/portail/revue/' + first + '/cachet"' in taught and 'id="cachet">' not in taught
+    for html in (cachet, inline):
+        seal = " ".join(re.sub(r"<[^>]+>", " ", html.split('id="cachet">')[1].split("</div>")[0]).split())
+        assert seal.startswith("Scellé : intact · approuvé · horodaté · validation à long terme incomplète")
     assert re.search(r"Lu avec la disposition apprise de ce fournisseur \(le \d\d/\d\d par alice\)", read)
 
 

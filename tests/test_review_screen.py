@@ -6,15 +6,19 @@ axe-core checks each page against WCAG 2.1 A/AA; the pages are saved under docs/
 from __future__ import annotations
 
 import dataclasses
+import os
 import re
+import shutil
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from cli.samples import demo_invoices, invoice_pdf
-from tests.api_server import Server, start_server
+from tests.api_server import DEMATFLOW, Server, start_server
 from tests.test_portal import PASSWORD, Tab, browser  # noqa: F401 (the module's browser fixture)
 from validators.cdar import validate_cdar
 
@@ -277,3 +281,45 @@ def test_an_agent_splits_a_scan_that_held_two_invoices(agent_a: Tab, server: Ser
         for d in derived:
             server.wait_final(api, d["id"], lifecycle=False)
             assert _pages(api.get(f"/api/v1/documents/{d['id']}/files/original").content) == 1
+
+
+def test_the_demo_agent_clears_the_demo_queue_from_the_keyboard(
+    browser: Any,  # noqa: F811
+    tmp_path: Path,
+    dev_keys: Path,
+) -> None:
+    from playwright.sync_api import expect
+
+    # Given `dematflow demo`, which prints the demo agent's sign-in once
+    data = tmp_path / "data"
+    shutil.copytree(dev_keys, data / "keys")
+    env = {k: v for k, v in os.environ.items() if k != "DEMATFLOW_BROKER_URL"}
+    env["DEMATFLOW_DATA_DIR"] = str(data)
+    demo = subprocess.run([DEMATFLOW, "demo"], env=env, capture_output=True, text=True, timeout=240)
+    assert demo.returncode == 0, demo.stdout + demo.stderr
+    name = re.search(r"demo agent \(review desk[^)]*\): (\S+)", demo.stdout)
+    password = re.search(r"demo agent password: (\S+)", demo.stdout)
+    assert name and password, demo.stdout
+    # When `dematflow serve` runs and the agent signs in with it, then opens the queue from the keyboard
+    for server in start_server(tmp_path, dev_keys):
+        tab = Tab(browser, server)
+        try:
+            page = tab.sign_in(name.group(1), password.group(1))
+            page.wait_for_url("**/portail/documents")
+            page.goto("/portail/revue")
+            page.focus("#commencer")
+            page.keyboard.press("Enter")
+            # Then Enter alone confirms each document and opens the next, until the queue is empty
+            for _ in range(10):
+                shown = _opened(page)
+                page.keyboard.press("Enter")
+                page.wait_for_url(lambda url, shown=shown: shown not in url)
+                if not REVIEW.search(page.url):
+                    break
+            expect(page).to_have_url(re.compile(r"/portail/revue(\?.*)?$"))
+            expect(page.locator("#commencer")).to_have_count(0)
+            token = server.add_account("auditor", "controle")
+            with httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {token}"}) as api:
+                assert api.get("/api/v1/review").json()["items"] == []
+        finally:
+            tab.close()
