@@ -10,6 +10,7 @@ from dataclasses import dataclass, replace
 
 from extractors.blocks import EXTRA_KINDS, name_candidates
 from extractors.candidates import AMOUNTS, Candidate, choose_amounts, cross_check, id_candidates
+from extractors.doubts import UNSURE, open_questions
 from extractors.features import context, features
 from extractors.labels import NO, TIER_CONF, Hit, first_label, hits, value_regions
 from extractors.layout import Lines, fold, join, layout
@@ -30,6 +31,7 @@ MIN_SCORE = (
     0.0  # candidates the model scores lower are left out (none: a low score is still a value to review)
 )
 NOISE_CONF = 0.45  # a reading whose words OCR trusts less than this does not end the search for a value
+TYPE_CONF = 0.8  # the type code a title gives
 _RATE = re.compile(r"(\d{1,2}(?:[.,]\d{1,2})?)\s*%")
 
 
@@ -191,6 +193,16 @@ def _choose_singles(cands: list[Candidate], pages: list[Lines]) -> dict[str, Can
     return values
 
 
+_DASHES = str.maketrans("\u2010\u2011", "--")  # hyphens some PDF writers print as minus signs ("‐7,67")
+
+
+def _dashes(page: PageText) -> PageText:
+    if not any(d in page.text for d in "\u2010\u2011"):
+        return page
+    words = tuple(replace(w, text=w.text.translate(_DASHES)) for w in page.words)
+    return replace(page, text=page.text.translate(_DASHES), words=words)
+
+
 @dataclass(frozen=True)
 class Gathered:
     """A document's layout and every candidate of every field, before any choice."""
@@ -203,7 +215,7 @@ class Gathered:
 
 def gather(pages: Sequence[PageText]) -> Gathered:
     """Candidates from every label match, every identifier seen and the name-like lines of the blocks."""
-    laid = [layout(p) for p in pages]
+    laid = [layout(_dashes(p)) for p in pages]
     found = [(hit, lines) for lines in laid for row in lines for hit in hits(row)]
     buyer = _buyer_zone(found)
     cands = [c for hit, lines in found for c in _hit_candidates(hit, lines)]
@@ -255,12 +267,14 @@ def read_fields(pages: Sequence[PageText], ranker: Ranker | None) -> FieldSet:
         )
         for f, v in raw.items()
     }  # calibrated on text layers mostly: words OCR doubts lower it further
-    located = {f: _located(c, cands, conf[f]) for f, c in values.items()}
     if g.text.strip():
-        out["BT-3"], conf["BT-3"] = _doc_type(g.laid), 0.8
+        out["BT-3"], conf["BT-3"] = _doc_type(g.laid), TYPE_CONF
         totals = "\n".join(line for line in g.text.splitlines() if "tot" in line.lower())
         if currency := currency_of(totals) or currency_of(g.text):
             out["BT-5"], conf["BT-5"] = currency, 0.9
+    doubts = open_questions(values, cands, out.get("BT-3"), g.laid)
+    conf |= {f: min(conf[f], UNSURE) for f in doubts if f in conf}
+    located = {f: _located(c, cands, conf[f]) for f, c in values.items()}
     if out.get("BT-3") == "381":  # EN 16931: a credit note states its amounts positive, whatever is printed
         out = {f: v.lstrip("-") if f in AMOUNTS else v for f, v in out.items()}
         located = {f: tuple(replace(x, value=x.value.lstrip("-")) for x in xs) if f in AMOUNTS else xs

@@ -53,6 +53,9 @@ def test_fields_the_page_does_not_print_are_left_out_of_the_truth() -> None:
     assert not_printed(truth, page) == ()
     # Mustang reuses one drawing for several XMLs: the number and total printed are another invoice's
     assert not_printed(truth, "Rechnung RE-20200620/508 ... Gesamtbetrag 1 234,57 EUR") == ("BT-1", "BT-112")
+    # A page without text layer is checked by eye: Mustang's invalidPDF draws RE-20171118/506 of 18.11.2017
+    invalid = _doc("invalidPDF.pdf").truth
+    assert "BT-1" not in invalid and "BT-2" not in invalid and invalid["BT-112"] == "571.04"
     # The FNFE BASIC WL page prints the total the XML has (a skipped file would be wrongly scored)
     assert "BT-112" not in not_printed(_doc("Facture_FR_BASICWL.pdf").truth, "Total TTC 671,15 €")
 

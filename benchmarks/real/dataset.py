@@ -20,6 +20,10 @@ SCORED = ("BT-1", "BT-2", "BT-3", "BT-27", "BT-31", "BT-109", "BT-110", "BT-112"
 EXTRA = ("BT-30", "BT-44", "BT-84", "BT-5")  # reported separately, where the XML has them
 SKELETON_WORDS = 8  # letters-only words of page 1 that name a layout (its printed header)
 BLANK_INK = 0.001  # share of dark pixels below which a page has nothing drawn on it
+# Pages with no text layer (not_printed cannot read them) that draw another invoice than their XML,
+# checked by eye: Mustang's invalidPDF.pdf draws RE-20171118/506 of 18.11.2017, its XML says
+# RE20190610507 of 2019-06-10 (the totals are the XML's).
+SEEN_NOT_PRINTED = {"mustangproject/validator-test/invalidPDF.pdf": ("BT-1", "BT-2")}
 
 
 @dataclass(frozen=True)
@@ -92,7 +96,8 @@ def _survey() -> tuple[tuple[RealDoc, ...], tuple[Skipped, ...], tuple[tuple[Pat
         if not skeleton and _blank_page1(data):
             skips.append(Skipped(path, "page 1 blank: no text layer and no ink"))
             continue
-        missing = not_printed(truth, _text_layer(data))
+        seen = SEEN_NOT_PRINTED.get(path.relative_to(root).as_posix(), ())
+        missing = (*not_printed(truth, _text_layer(data)), *(t for t in seen if t in truth))
         if {"BT-1", "BT-112"} <= set(missing):
             skips.append(Skipped(path, "the page draws another invoice than its XML (number, total)"))
             continue
